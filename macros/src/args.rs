@@ -1,0 +1,155 @@
+//! Shared attribute-argument parsing: `key = value`, `key(...)` and bare `key`, each key at
+//! most once, unknown keys answered with the accepted list and the nearest match.
+
+use proc_macro2::TokenStream;
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream, Parser as _};
+use syn::punctuated::Punctuated;
+use syn::{Ident, Lit, LitStr, Token};
+
+use crate::diag::Errors;
+
+/// One argument as written.
+pub(crate) struct Arg {
+    pub(crate) key: Ident,
+    pub(crate) value: ArgValue,
+}
+
+pub(crate) enum ArgValue {
+    /// `key` alone.
+    Flag,
+    /// `key = <literal>`.
+    Lit(Lit),
+    /// `key(...)`, the parenthesised tokens.
+    List(TokenStream),
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // `crate` is a keyword but a valid key.
+        let key = input.call(Ident::parse_any)?;
+        let value = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            if input.peek(Lit) {
+                ArgValue::Lit(input.parse()?)
+            } else {
+                let expr: syn::Expr = input.parse()?;
+                return Err(syn::Error::new_spanned(
+                    expr,
+                    format!("`{key}` takes a literal value, such as `{key} = \"...\"`"),
+                ));
+            }
+        } else if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            ArgValue::List(content.parse()?)
+        } else {
+            ArgValue::Flag
+        };
+        Ok(Self { key, value })
+    }
+}
+
+/// Parses the comma-separated arguments of an attribute.
+pub(crate) fn parse_args(tokens: TokenStream) -> syn::Result<Vec<Arg>> {
+    Punctuated::<Arg, Token![,]>::parse_terminated
+        .parse2(tokens)
+        .map(|args| args.into_iter().collect())
+}
+
+/// Rejects repeated keys (the error points at the second) and unknown keys.
+pub(crate) struct KeyGuard<'a> {
+    accepted: &'a [&'a str],
+    seen: Vec<String>,
+}
+
+impl<'a> KeyGuard<'a> {
+    pub(crate) fn new(accepted: &'a [&'a str]) -> Self {
+        Self {
+            accepted,
+            seen: Vec::new(),
+        }
+    }
+
+    /// `true` when `key` is accepted and new; otherwise records the error and returns `false`.
+    pub(crate) fn admit(&mut self, key: &Ident, errors: &mut Errors) -> bool {
+        let name = key.unraw().to_string();
+        if !self.accepted.contains(&name.as_str()) {
+            return false;
+        }
+        if self.seen.contains(&name) {
+            errors.error(
+                key,
+                format!("duplicate key `{name}`: each key may be given once"),
+            );
+            return false;
+        }
+        self.seen.push(name);
+        true
+    }
+
+    /// The error for a key that is not accepted.
+    pub(crate) fn unknown(&self, key: &Ident, what: &str) -> syn::Error {
+        let name = key.unraw().to_string();
+        let list = self
+            .accepted
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let hint = nearest(&name, self.accepted)
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        syn::Error::new_spanned(
+            key,
+            format!("unknown key `{name}` for {what}{hint}\nthe valid keys are: {list}"),
+        )
+    }
+}
+
+/// The accepted spelling closest to `given`, if it is close enough to be a typo.
+pub(crate) fn nearest<'a>(given: &str, accepted: &[&'a str]) -> Option<&'a str> {
+    accepted
+        .iter()
+        .map(|a| (strsim::jaro_winkler(given, a), *a))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, a)| a)
+}
+
+/// The error for a value outside a closed set, listing the set and the nearest match.
+pub(crate) fn bad_choice(lit: &LitStr, given: &str, key: &str, accepted: &[&str]) -> syn::Error {
+    let list = accepted
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let hint = nearest(given, accepted)
+        .map(|n| format!("; did you mean \"{n}\"?"))
+        .unwrap_or_default();
+    syn::Error::new(
+        lit.span(),
+        format!("unknown {key} \"{given}\"{hint}\nthe valid values are: {list}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_finds_typos_only() {
+        assert_eq!(nearest("servce", &["service", "version"]), Some("service"));
+        assert_eq!(nearest("zzz", &["service", "version"]), None);
+    }
+
+    #[test]
+    fn parses_the_three_argument_forms() {
+        let args = parse_args(quote::quote!(a = "x", b(c = "d"), e, crate = "y")).expect("parses");
+        assert_eq!(args.len(), 4);
+        assert!(matches!(args[0].value, ArgValue::Lit(_)));
+        assert!(matches!(args[1].value, ArgValue::List(_)));
+        assert!(matches!(args[2].value, ArgValue::Flag));
+        assert_eq!(args[3].key.to_string(), "crate");
+    }
+}

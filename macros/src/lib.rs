@@ -1,0 +1,21 @@
+//! Procedural macros of the `otel` crate. Depend on `otel` and use them as `#[otel::main]`;
+//! the documentation lives there.
+//!
+//! Each macro runs three visible phases: `parse` (tokens into typed arguments, every error on
+//! its token), `validate` (cross-argument rules), `expand` (thin code calling
+//! `::otel::__private`). Errors are all reported at once, next to the unchanged item.
+
+#![forbid(unsafe_code)]
+
+mod args;
+mod diag;
+mod item;
+mod main_attr;
+
+use proc_macro::TokenStream;
+
+/// Sets up OpenTelemetry for the whole program; see the `otel` crate.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    main_attr::entry(args.into(), item.into()).into()
+}

@@ -1,0 +1,425 @@
+//! Tokens into typed `#[otel::main]` arguments; each bad value is an error on its token.
+
+use std::time::Duration;
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream, Parser as _};
+use syn::punctuated::Punctuated;
+use syn::{Ident, Lit, LitStr, Token};
+
+use crate::args::{self, Arg, ArgValue, KeyGuard};
+use crate::diag::Errors;
+
+/// Every key `#[otel::main]` accepts.
+pub(super) const KEYS: &[&str] = &[
+    "service",
+    "version",
+    "namespace",
+    "environment",
+    "resource",
+    "traces",
+    "metrics",
+    "logs",
+    "endpoint",
+    "protocol",
+    "timeout",
+    "compression",
+    "sampler",
+    "sample_ratio",
+    "propagators",
+    "export_interval",
+    "shutdown_timeout",
+    "log_filter",
+    "flush_on_signal",
+    "crate",
+];
+
+/// Keys of later releases: a clear "not yet" rather than "unknown".
+const NOT_YET: &[&str] = &["system_metrics", "profiler", "prometheus"];
+
+/// `(spelling, runtime variant)` tables of the closed value sets.
+pub(super) const EXPORTERS: &[(&str, &str)] =
+    &[("otlp", "Otlp"), ("console", "Console"), ("none", "None")];
+pub(super) const PROTOCOLS: &[(&str, &str)] = &[
+    ("grpc", "Grpc"),
+    ("http/protobuf", "HttpProtobuf"),
+    ("http/json", "HttpJson"),
+];
+pub(super) const COMPRESSIONS: &[(&str, &str)] = &[("gzip", "Gzip"), ("none", "None")];
+pub(super) const SAMPLERS: &[(&str, &str)] = &[
+    ("always_on", "AlwaysOn"),
+    ("always_off", "AlwaysOff"),
+    ("traceidratio", "TraceIdRatio"),
+    ("parentbased_always_on", "ParentBasedAlwaysOn"),
+    ("parentbased_always_off", "ParentBasedAlwaysOff"),
+    ("parentbased_traceidratio", "ParentBasedTraceIdRatio"),
+];
+pub(super) const PROPAGATORS: &[(&str, &str)] = &[
+    ("tracecontext", "TraceContext"),
+    ("baggage", "Baggage"),
+    ("none", "None"),
+];
+
+/// A value and the literal it came from (for error spans and spans in the expansion).
+pub(super) struct Spanned<T> {
+    pub(super) value: T,
+    pub(super) span: Span,
+}
+
+/// The typed arguments. Only well-formed values get here; bad ones became errors.
+#[derive(Default)]
+pub(super) struct MainArgs {
+    pub(super) service: Option<LitStr>,
+    pub(super) version: Option<LitStr>,
+    pub(super) namespace: Option<LitStr>,
+    pub(super) environment: Option<LitStr>,
+    pub(super) resource: Vec<(String, LitStr)>,
+    pub(super) traces: Option<Spanned<Vec<&'static str>>>,
+    pub(super) metrics: Option<Spanned<Vec<&'static str>>>,
+    pub(super) logs: Option<Spanned<Vec<&'static str>>>,
+    pub(super) endpoint: Option<LitStr>,
+    pub(super) protocol: Option<Spanned<&'static str>>,
+    pub(super) timeout: Option<Spanned<Duration>>,
+    pub(super) compression: Option<Spanned<&'static str>>,
+    pub(super) sampler: Option<Spanned<&'static str>>,
+    pub(super) sample_ratio: Option<Spanned<f64>>,
+    pub(super) propagators: Option<Spanned<Vec<&'static str>>>,
+    pub(super) export_interval: Option<Spanned<Duration>>,
+    pub(super) shutdown_timeout: Option<Spanned<Duration>>,
+    pub(super) log_filter: Option<LitStr>,
+    pub(super) flush_on_signal: Option<bool>,
+    pub(super) krate: Option<syn::Path>,
+}
+
+impl MainArgs {
+    pub(super) fn parse(tokens: TokenStream, errors: &mut Errors) -> MainArgs {
+        let mut out = MainArgs::default();
+        let list = match args::parse_args(tokens) {
+            Ok(list) => list,
+            Err(error) => {
+                errors.push(error);
+                return out;
+            }
+        };
+        let mut guard = KeyGuard::new(KEYS);
+        for arg in list {
+            let name = arg.key.unraw().to_string();
+            if name == "headers" {
+                errors.error(
+                    &arg.key,
+                    "`headers` cannot be set in code: headers carry secrets, which do not belong \
+                     in binaries\nset OTEL_EXPORTER_OTLP_HEADERS (or \
+                     OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS) at deploy time instead",
+                );
+                continue;
+            }
+            if NOT_YET.contains(&name.as_str()) {
+                errors.error(
+                    &arg.key,
+                    format!("`{name}` is not available in this version of otel"),
+                );
+                continue;
+            }
+            if !KEYS.contains(&name.as_str()) {
+                errors.push(guard.unknown(&arg.key, "#[otel::main]"));
+                continue;
+            }
+            if !guard.admit(&arg.key, errors) {
+                continue;
+            }
+            if let Err(error) = out.set(&name, arg) {
+                errors.push(error);
+            }
+        }
+        out
+    }
+
+    fn set(&mut self, name: &str, arg: Arg) -> syn::Result<()> {
+        match name {
+            "service" => self.service = Some(string(&arg)?),
+            "version" => self.version = Some(string(&arg)?),
+            "namespace" => self.namespace = Some(string(&arg)?),
+            "environment" => self.environment = Some(string(&arg)?),
+            "resource" => self.resource = resource(&arg)?,
+            "traces" => self.traces = Some(list(&arg, "exporter", EXPORTERS)?),
+            "metrics" => self.metrics = Some(list(&arg, "exporter", EXPORTERS)?),
+            "logs" => self.logs = Some(list(&arg, "exporter", EXPORTERS)?),
+            "endpoint" => self.endpoint = Some(endpoint(&arg)?),
+            "protocol" => self.protocol = Some(choice(&arg, "protocol", PROTOCOLS)?),
+            "timeout" => self.timeout = Some(duration(&arg)?),
+            "compression" => self.compression = Some(choice(&arg, "compression", COMPRESSIONS)?),
+            "sampler" => self.sampler = Some(choice(&arg, "sampler", SAMPLERS)?),
+            "sample_ratio" => self.sample_ratio = Some(ratio(&arg)?),
+            "propagators" => self.propagators = Some(list(&arg, "propagator", PROPAGATORS)?),
+            "export_interval" => self.export_interval = Some(duration(&arg)?),
+            "shutdown_timeout" => self.shutdown_timeout = Some(duration(&arg)?),
+            "log_filter" => self.log_filter = Some(string(&arg)?),
+            "flush_on_signal" => self.flush_on_signal = Some(boolean(&arg)?),
+            "crate" => self.krate = Some(path(&arg)?),
+            _ => unreachable_key(&arg)?,
+        }
+        Ok(())
+    }
+}
+
+/// `KEYS` and `set` list the same keys; a mismatch is a bug here, reported rather than
+/// panicking.
+fn unreachable_key(arg: &Arg) -> syn::Result<()> {
+    Err(syn::Error::new_spanned(
+        &arg.key,
+        "internal error in otel-macros: key accepted but not handled",
+    ))
+}
+
+fn string(arg: &Arg) -> syn::Result<LitStr> {
+    match &arg.value {
+        ArgValue::Lit(Lit::Str(s)) => Ok(s.clone()),
+        ArgValue::Lit(other) => Err(syn::Error::new_spanned(
+            other,
+            format!(
+                "`{}` expects a string literal, such as `{} = \"...\"`",
+                arg.key, arg.key
+            ),
+        )),
+        _ => Err(needs_value(arg, "\"...\"")),
+    }
+}
+
+fn needs_value(arg: &Arg, example: &str) -> syn::Error {
+    syn::Error::new_spanned(
+        &arg.key,
+        format!(
+            "`{}` needs a value, such as `{} = {example}`",
+            arg.key, arg.key
+        ),
+    )
+}
+
+fn boolean(arg: &Arg) -> syn::Result<bool> {
+    match &arg.value {
+        ArgValue::Lit(Lit::Bool(b)) => Ok(b.value),
+        ArgValue::Flag => Ok(true),
+        ArgValue::Lit(other) => Err(syn::Error::new_spanned(
+            other,
+            format!("`{}` expects `true` or `false`", arg.key),
+        )),
+        ArgValue::List(_) => Err(needs_value(arg, "true")),
+    }
+}
+
+fn choice(
+    arg: &Arg,
+    what: &str,
+    table: &[(&'static str, &str)],
+) -> syn::Result<Spanned<&'static str>> {
+    let lit = string(arg)?;
+    let given = lit.value();
+    lookup(&lit, &given, what, table).map(|value| Spanned {
+        value,
+        span: lit.span(),
+    })
+}
+
+fn lookup(
+    lit: &LitStr,
+    given: &str,
+    what: &str,
+    table: &[(&'static str, &str)],
+) -> syn::Result<&'static str> {
+    table
+        .iter()
+        .find(|(spelling, _)| spelling.eq_ignore_ascii_case(given.trim()))
+        .map(|(spelling, _)| *spelling)
+        .ok_or_else(|| {
+            let spellings: Vec<&str> = table.iter().map(|(s, _)| *s).collect();
+            args::bad_choice(lit, given.trim(), what, &spellings)
+        })
+}
+
+/// `"otlp,console"`: comma-combined, as in the specification's variables.
+fn list(
+    arg: &Arg,
+    what: &str,
+    table: &[(&'static str, &str)],
+) -> syn::Result<Spanned<Vec<&'static str>>> {
+    let lit = string(arg)?;
+    let text = lit.value();
+    let mut values = Vec::new();
+    for item in text.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "empty {what} in `{}`: write a comma-separated list such as \"{}\"",
+                    arg.key, table[0].0
+                ),
+            ));
+        }
+        let value = lookup(&lit, item, what, table)?;
+        if values.contains(&value) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("{what} \"{value}\" is listed twice"),
+            ));
+        }
+        values.push(value);
+    }
+    if values.len() > 1 && values.contains(&"none") {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("\"none\" cannot be combined with another {what}"),
+        ));
+    }
+    Ok(Spanned {
+        value: values,
+        span: lit.span(),
+    })
+}
+
+fn duration(arg: &Arg) -> syn::Result<Spanned<Duration>> {
+    let lit = string(arg)?;
+    let parsed = humantime::parse_duration(lit.value().trim()).map_err(|error| {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "`{}` expects a duration with a unit, such as \"500ms\", \"5s\" or \"1m\" ({error})",
+                arg.key
+            ),
+        )
+    })?;
+    if parsed.is_zero() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`{}` must be longer than zero", arg.key),
+        ));
+    }
+    Ok(Spanned {
+        value: parsed,
+        span: lit.span(),
+    })
+}
+
+fn ratio(arg: &Arg) -> syn::Result<Spanned<f64>> {
+    let (value, lit) = match &arg.value {
+        ArgValue::Lit(Lit::Float(f)) => (f.base10_parse::<f64>()?, Lit::Float(f.clone())),
+        ArgValue::Lit(Lit::Int(i)) => (i.base10_parse::<f64>()?, Lit::Int(i.clone())),
+        ArgValue::Lit(other) => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "`sample_ratio` expects a number from 0 to 1, such as `sample_ratio = 0.25`",
+            ));
+        }
+        _ => return Err(needs_value(arg, "0.25")),
+    };
+    if !(0.0..=1.0).contains(&value) {
+        return Err(syn::Error::new_spanned(
+            lit,
+            "`sample_ratio` must be from 0 to 1 (the fraction of traces to keep)",
+        ));
+    }
+    Ok(Spanned {
+        value,
+        span: arg.key.span(),
+    })
+}
+
+fn endpoint(arg: &Arg) -> syn::Result<LitStr> {
+    let lit = string(arg)?;
+    let text = lit.value();
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"));
+    let host = rest
+        .and_then(|r| r.split(['/', '?']).next())
+        .unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(syn::Error::new(
+            lit.span(),
+            "`endpoint` must be an http:// or https:// URL with a host, such as \
+             \"http://localhost:4317\"",
+        ));
+    }
+    Ok(lit)
+}
+
+fn path(arg: &Arg) -> syn::Result<syn::Path> {
+    let lit = string(arg)?;
+    lit.parse::<syn::Path>().map_err(|_| {
+        syn::Error::new(
+            lit.span(),
+            "`crate` expects the path the otel crate is reachable at, such as \"::otel\" or \
+             \"my_crate::otel\"",
+        )
+    })
+}
+
+/// `resource(key = "value", dotted.key = "value", "string.key" = "value")`.
+fn resource(arg: &Arg) -> syn::Result<Vec<(String, LitStr)>> {
+    let ArgValue::List(tokens) = &arg.value else {
+        return Err(syn::Error::new_spanned(
+            &arg.key,
+            "`resource` expects a list, such as `resource(team = \"payments\")`",
+        ));
+    };
+    let entries =
+        Punctuated::<ResourceEntry, Token![,]>::parse_terminated.parse2(tokens.clone())?;
+    let mut out: Vec<(String, LitStr)> = Vec::new();
+    for entry in entries {
+        if out.iter().any(|(k, _)| *k == entry.key) {
+            return Err(syn::Error::new(
+                entry.key_span,
+                format!("duplicate resource attribute `{}`", entry.key),
+            ));
+        }
+        out.push((entry.key, entry.value));
+    }
+    Ok(out)
+}
+
+struct ResourceEntry {
+    key: String,
+    key_span: Span,
+    value: LitStr,
+}
+
+impl Parse for ResourceEntry {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let (key, key_span) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            if lit.value().trim().is_empty() {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a resource attribute key cannot be empty",
+                ));
+            }
+            (lit.value(), lit.span())
+        } else {
+            let first = input.call(Ident::parse_any)?;
+            let span = first.span();
+            let mut key = first.unraw().to_string();
+            while input.peek(Token![.]) {
+                input.parse::<Token![.]>()?;
+                let part = input.call(Ident::parse_any)?;
+                key.push('.');
+                key.push_str(&part.unraw().to_string());
+            }
+            (key, span)
+        };
+        input.parse::<Token![=]>()?;
+        let value = match input.parse::<Lit>()? {
+            Lit::Str(s) => s,
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "resource attribute values are string literals, such as `team = \"payments\"`",
+                ));
+            }
+        };
+        Ok(Self {
+            key,
+            key_span,
+            value,
+        })
+    }
+}

@@ -1,0 +1,37 @@
+//! Rules across arguments and about the annotated function.
+
+use crate::diag::Errors;
+use crate::item::ItemFn;
+
+use super::parse::MainArgs;
+
+pub(super) fn check(args: &MainArgs, item: &ItemFn, errors: &mut Errors) {
+    if let (Some(sampler), Some(ratio)) = (&args.sampler, &args.sample_ratio) {
+        if !matches!(sampler.value, "traceidratio" | "parentbased_traceidratio") {
+            errors.push(syn::Error::new(
+                ratio.span,
+                format!(
+                    "`sample_ratio` has no effect with sampler \"{}\"; use sampler = \
+                     \"parentbased_traceidratio\" or \"traceidratio\", or leave `sampler` out",
+                    sampler.value
+                ),
+            ));
+        }
+    }
+    let sig = &item.sig;
+    if !sig.inputs.is_empty() {
+        errors.error(
+            &sig.inputs,
+            "#[otel::main] goes on a function without parameters",
+        );
+    }
+    if let Some(constness) = &sig.constness {
+        errors.error(constness, "#[otel::main] cannot go on a `const fn`");
+    }
+    if !sig.generics.params.is_empty() {
+        errors.error(
+            &sig.generics,
+            "#[otel::main] cannot go on a generic function",
+        );
+    }
+}

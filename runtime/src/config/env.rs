@@ -1,0 +1,181 @@
+//! Reading `OTEL_*` variables: one lookup, one parse, one warning per unusable value.
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use super::resolve::{Resolved, Source};
+
+/// Looks variables up through an injectable function (the process environment in production,
+/// a map in tests) and collects a warning for every value it cannot use.
+pub(crate) struct EnvReader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl<'a> EnvReader<'a> {
+    pub(crate) fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self {
+            lookup,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The trimmed value of `name`; the specification treats an empty value as unset.
+    pub(crate) fn raw(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Resolves one value: the first of `names` that is set and valid, else the code's value,
+    /// else `default`. Each set-but-invalid variable earns a warning that names the variable,
+    /// what was expected, and the value used instead.
+    pub(crate) fn resolve<T: Clone + Display>(
+        &mut self,
+        names: &[&str],
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &str,
+        code: Option<T>,
+        default: T,
+    ) -> Resolved<T> {
+        let mut rejected = Vec::new();
+        let mut found = None;
+        for name in names {
+            if let Some(raw) = self.raw(name) {
+                match parse(&raw) {
+                    Some(value) => {
+                        found = Some(Resolved::new(value, Source::Env((*name).to_owned())));
+                        break;
+                    }
+                    None => rejected.push(((*name).to_owned(), raw)),
+                }
+            }
+        }
+        let resolved = found.unwrap_or_else(|| match code {
+            Some(value) => Resolved::new(value, Source::Code),
+            None => Resolved::new(default, Source::Default),
+        });
+        for (name, raw) in rejected {
+            self.warn_invalid(&name, &raw, expected, &resolved);
+        }
+        resolved
+    }
+
+    pub(crate) fn warn_invalid<T: Display>(
+        &mut self,
+        name: &str,
+        raw: &str,
+        expected: &str,
+        used: &Resolved<T>,
+    ) {
+        self.warnings.push(format!(
+            "{name}={raw:?} is not {expected}; using {used} ({source})",
+            used = used.value,
+            source = used.source,
+        ));
+    }
+
+    pub(crate) fn warn(&mut self, message: String) {
+        self.warnings.push(message);
+    }
+}
+
+/// The specification's boolean: `true` or `false`, any case.
+pub(crate) fn parse_bool(text: &str) -> Option<bool> {
+    if text.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if text.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A duration variable: a whole number of milliseconds, as the specification has it.
+pub(crate) fn parse_millis(text: &str) -> Option<Millis> {
+    text.parse::<u64>()
+        .ok()
+        .map(|ms| Millis(Duration::from_millis(ms)))
+}
+
+/// A positive count, such as a queue size.
+pub(crate) fn parse_count(text: &str) -> Option<usize> {
+    text.parse::<usize>().ok().filter(|n| *n > 0)
+}
+
+/// A sampling ratio between 0 and 1.
+pub(crate) fn parse_ratio(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok().filter(|r| (0.0..=1.0).contains(r))
+}
+
+/// A comma-separated list of spelled values; `None` when any item is unknown.
+pub(crate) fn parse_list<T>(text: &str, item: impl Fn(&str) -> Option<T>) -> Option<Vec<T>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(item)
+        .collect()
+}
+
+/// `key1=value1,key2=value2` with percent-encoded values (the W3C Baggage octet rules that
+/// `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES` use). `None` when any pair
+/// lacks a key or an `=`.
+pub(crate) fn parse_pairs(text: &str) -> Option<Vec<(String, String)>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            let key = key.trim();
+            if key.is_empty() {
+                return None;
+            }
+            let value = percent_encoding::percent_decode_str(value.trim())
+                .decode_utf8()
+                .ok()?;
+            Some((key.to_owned(), value.into_owned()))
+        })
+        .collect()
+}
+
+/// A duration that displays as milliseconds, the unit of the `OTEL_*` duration variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Millis(pub(crate) Duration);
+
+impl Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_percent_decoded() {
+        assert_eq!(
+            parse_pairs("api-key=a%20b, x = 1"),
+            Some(vec![
+                ("api-key".to_owned(), "a b".to_owned()),
+                ("x".to_owned(), "1".to_owned())
+            ])
+        );
+        assert_eq!(parse_pairs("novalue"), None);
+        assert_eq!(parse_pairs("=v"), None);
+    }
+
+    #[test]
+    fn scalar_parsers_reject_out_of_range() {
+        assert_eq!(parse_ratio("1.5"), None);
+        assert_eq!(parse_ratio("0.25"), Some(0.25));
+        assert_eq!(parse_count("0"), None);
+        assert_eq!(parse_bool("TRUE"), Some(true));
+        assert_eq!(parse_bool("yes"), None);
+        assert_eq!(
+            parse_millis("250").map(|m| m.0),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(parse_millis("5s"), None);
+    }
+}

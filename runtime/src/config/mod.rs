@@ -1,0 +1,205 @@
+//! What a program asks for: the [`Config`] builder that `#[otel::main]` expands to.
+//!
+//! A `Config` only records what the code said. [`Config::init`] resolves it against the
+//! `OTEL_*` environment (environment > code > built-in default, per value; see
+//! [`resolve`]) and installs the pipelines.
+
+mod env;
+mod report;
+pub(crate) mod resolve;
+mod value;
+
+use std::time::Duration;
+
+pub(crate) use resolve::{Settings, SignalSettings};
+pub use value::{Compression, Exporter, Propagator, Protocol, SamplerKind};
+
+/// The telemetry set-up of a program, as the code states it.
+///
+/// Every value is optional: what the code leaves unset comes from the standard `OTEL_*`
+/// environment variables or a built-in default, and an environment variable always wins over
+/// the code, so operators can reconfigure a binary without rebuilding it.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// fn main() {
+///     let _guard = otel::Config::new()
+///         .service("payment-api")
+///         .environment("staging")
+///         .traces([otel::Exporter::Otlp, otel::Exporter::Console])
+///         .protocol(otel::Protocol::Grpc)
+///         .shutdown_timeout(Duration::from_secs(2))
+///         .init();
+///     // ... the program; telemetry is flushed when `_guard` is dropped.
+/// }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a Config does nothing until `.init()` is called"]
+pub struct Config {
+    pub(crate) service: Option<String>,
+    pub(crate) default_service: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) namespace: Option<String>,
+    pub(crate) environment: Option<String>,
+    pub(crate) resource: Vec<(String, String)>,
+    pub(crate) traces: Option<Vec<Exporter>>,
+    pub(crate) metrics: Option<Vec<Exporter>>,
+    pub(crate) logs: Option<Vec<Exporter>>,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) protocol: Option<Protocol>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) compression: Option<Compression>,
+    pub(crate) sampler: Option<SamplerKind>,
+    pub(crate) sample_ratio: Option<f64>,
+    pub(crate) propagators: Option<Vec<Propagator>>,
+    pub(crate) export_interval: Option<Duration>,
+    pub(crate) shutdown_timeout: Option<Duration>,
+    pub(crate) log_filter: Option<String>,
+    pub(crate) flush_on_signal: Option<bool>,
+}
+
+impl Config {
+    /// An empty configuration: everything from the environment or the defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `service.name`. Overridden by `OTEL_SERVICE_NAME` and by `service.name` in
+    /// `OTEL_RESOURCE_ATTRIBUTES`. `#[otel::main]` defaults it to the crate name.
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.service = Some(name.into());
+        self
+    }
+
+    /// The service name used when neither the code nor the environment names one.
+    #[doc(hidden)]
+    pub fn default_service(mut self, name: impl Into<String>) -> Self {
+        self.default_service = Some(name.into());
+        self
+    }
+
+    /// `service.version`. `#[otel::main]` defaults it to the crate version.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
+    /// `service.namespace`.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// `deployment.environment.name`, such as `"production"`.
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// One more resource attribute. `OTEL_RESOURCE_ATTRIBUTES` wins for the same key.
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resource.push((key.into(), value.into()));
+        self
+    }
+
+    /// Where spans go (`OTEL_TRACES_EXPORTER`). An empty list or [`Exporter::None`] turns
+    /// tracing off.
+    pub fn traces(mut self, exporters: impl IntoIterator<Item = Exporter>) -> Self {
+        self.traces = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// Where metrics go (`OTEL_METRICS_EXPORTER`).
+    pub fn metrics(mut self, exporters: impl IntoIterator<Item = Exporter>) -> Self {
+        self.metrics = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// Where log records go (`OTEL_LOGS_EXPORTER`).
+    pub fn logs(mut self, exporters: impl IntoIterator<Item = Exporter>) -> Self {
+        self.logs = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// The OTLP base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`). For HTTP, `/v1/traces`,
+    /// `/v1/metrics` and `/v1/logs` are appended per signal.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// How long one OTLP export may take (`OTEL_EXPORTER_OTLP_TIMEOUT`).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// OTLP payload compression (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = Some(compression);
+        self
+    }
+
+    /// Which spans are recorded (`OTEL_TRACES_SAMPLER`).
+    pub fn sampler(mut self, sampler: SamplerKind) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// The ratio of the ratio-based samplers, from 0 to 1 (`OTEL_TRACES_SAMPLER_ARG`).
+    pub fn sample_ratio(mut self, ratio: f64) -> Self {
+        self.sample_ratio = Some(ratio);
+        self
+    }
+
+    /// Context propagation formats (`OTEL_PROPAGATORS`).
+    pub fn propagators(mut self, propagators: impl IntoIterator<Item = Propagator>) -> Self {
+        self.propagators = Some(propagators.into_iter().collect());
+        self
+    }
+
+    /// How often metrics are pushed (`OTEL_METRIC_EXPORT_INTERVAL`).
+    pub fn export_interval(mut self, interval: Duration) -> Self {
+        self.export_interval = Some(interval);
+        self
+    }
+
+    /// The longest the final flush may take when the program exits (default 5 s). All
+    /// signals are flushed in parallel within this one bound.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Which `tracing` events become log records, as an `EnvFilter` directive such as
+    /// `"info,my_crate=debug"` (`RUST_LOG` wins; default `info`).
+    pub fn log_filter(mut self, filter: impl Into<String>) -> Self {
+        self.log_filter = Some(filter.into());
+        self
+    }
+
+    /// On SIGINT or SIGTERM, flush telemetry and then end the process as the signal would
+    /// have (default off). Leave it off when the program handles those signals itself: its
+    /// own shutdown returns from `main` and flushes through the guard.
+    pub fn flush_on_signal(mut self, enabled: bool) -> Self {
+        self.flush_on_signal = Some(enabled);
+        self
+    }
+
+    /// Resolves this configuration against the environment, installs the global tracer, meter
+    /// and logger providers, the propagators and the `tracing` subscriber, and returns the
+    /// guard that flushes everything when dropped.
+    ///
+    /// Never panics and never fails: a value that cannot be used is reported once on stderr
+    /// and replaced by its default; a pipeline that cannot be built is reported and left out.
+    pub fn init(self) -> crate::ShutdownGuard {
+        crate::init::install(self)
+    }
+}

@@ -1,0 +1,751 @@
+//! Environment > code > default, per value: turns a [`Config`] into the [`Settings`] that are
+//! installed, remembering where each value came from.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::Config;
+use super::env::{self, EnvReader, Millis};
+use super::value::{Compression, Exporter, Propagator, Protocol, SamplerKind, spell_list};
+
+/// Where a resolved value came from, for the debug report and the warnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The named environment variable.
+    Env(String),
+    /// `#[otel::main]` or the [`Config`] builder.
+    Code,
+    /// The built-in default.
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(name) => write!(f, "from {name}"),
+            Self::Code => f.write_str("from code"),
+            Self::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Resolved<T> {
+    pub(crate) value: T,
+    pub(crate) source: Source,
+}
+
+impl<T> Resolved<T> {
+    pub(crate) fn new(value: T, source: Source) -> Self {
+        Self { value, source }
+    }
+}
+
+/// One signal's exporter settings.
+#[derive(Debug, Clone)]
+pub(crate) struct SignalSettings {
+    pub(crate) exporters: Resolved<Vec<Exporter>>,
+    pub(crate) protocol: Resolved<Protocol>,
+    /// The full URL the exporter sends to (for HTTP, with `/v1/<signal>` appended).
+    pub(crate) endpoint: Resolved<String>,
+    pub(crate) headers: Resolved<Vec<(String, String)>>,
+    pub(crate) timeout: Resolved<Duration>,
+    pub(crate) compression: Resolved<Compression>,
+    /// A PEM file of CA certificates to trust for TLS.
+    pub(crate) certificate: Option<Resolved<PathBuf>>,
+}
+
+impl SignalSettings {
+    pub(crate) fn uses(&self, exporter: Exporter) -> bool {
+        self.exporters.value.contains(&exporter)
+    }
+
+    pub(crate) fn is_enabled(&self) -> bool {
+        Exporter::active(&self.exporters.value).next().is_some()
+    }
+}
+
+/// Batch processor limits (`OTEL_BSP_*` for spans, `OTEL_BLRP_*` for logs).
+#[derive(Debug, Clone)]
+pub(crate) struct BatchSettings {
+    pub(crate) schedule_delay: Resolved<Duration>,
+    pub(crate) max_queue_size: Resolved<usize>,
+    pub(crate) max_export_batch_size: Resolved<usize>,
+}
+
+/// Everything that gets installed, fully resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) disabled: Resolved<bool>,
+    /// The resource, in order; later entries have already overridden earlier ones.
+    pub(crate) resource: Vec<(String, Resolved<String>)>,
+    pub(crate) traces: SignalSettings,
+    pub(crate) metrics: SignalSettings,
+    pub(crate) logs: SignalSettings,
+    pub(crate) sampler: Resolved<SamplerKind>,
+    pub(crate) sample_ratio: Resolved<f64>,
+    pub(crate) propagators: Resolved<Vec<Propagator>>,
+    pub(crate) span_batch: BatchSettings,
+    pub(crate) log_batch: BatchSettings,
+    pub(crate) export_interval: Resolved<Duration>,
+    pub(crate) shutdown_timeout: Resolved<Duration>,
+    pub(crate) log_filter: Resolved<String>,
+    pub(crate) flush_on_signal: Resolved<bool>,
+    /// `OTEL_LOG_LEVEL=debug`: print the effective configuration.
+    pub(crate) debug_report: bool,
+}
+
+/// The signals, for naming their variables.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+impl Signal {
+    fn upper(self) -> &'static str {
+        match self {
+            Signal::Traces => "TRACES",
+            Signal::Metrics => "METRICS",
+            Signal::Logs => "LOGS",
+        }
+    }
+
+    fn http_path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+            Signal::Logs => "/v1/logs",
+        }
+    }
+
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_<SETTING>`, then `OTEL_EXPORTER_OTLP_<SETTING>`.
+    fn otlp_vars(self, setting: &str) -> [String; 2] {
+        [
+            format!("OTEL_EXPORTER_OTLP_{}_{setting}", self.upper()),
+            format!("OTEL_EXPORTER_OTLP_{setting}"),
+        ]
+    }
+}
+
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Settings {
+    /// Resolves `config` against the variables `lookup` finds. Returns the settings and one
+    /// warning per value that could not be used.
+    pub(crate) fn resolve(
+        config: &Config,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> (Settings, Vec<String>) {
+        let mut env = EnvReader::new(lookup);
+        let settings = Settings::resolve_with(config, &mut env);
+        (settings, env.warnings)
+    }
+
+    fn resolve_with(config: &Config, env: &mut EnvReader<'_>) -> Settings {
+        let disabled = env.resolve(
+            &["OTEL_SDK_DISABLED"],
+            env::parse_bool,
+            "true or false",
+            None,
+            false,
+        );
+        let debug_report = match env.raw("OTEL_LOG_LEVEL") {
+            None => false,
+            Some(level) => match level.to_ascii_lowercase().as_str() {
+                "debug" | "trace" => true,
+                "info" | "warn" | "error" | "none" => false,
+                _ => {
+                    env.warn(format!(
+                        "OTEL_LOG_LEVEL={level:?} is not one of debug, info, warn, error, none; \
+                         using info (default)"
+                    ));
+                    false
+                }
+            },
+        };
+
+        let generic_protocol = config.protocol;
+        let traces = resolve_signal(
+            env,
+            config,
+            Signal::Traces,
+            generic_protocol,
+            &config.traces,
+        );
+        let metrics = resolve_signal(
+            env,
+            config,
+            Signal::Metrics,
+            generic_protocol,
+            &config.metrics,
+        );
+        let logs = resolve_signal(env, config, Signal::Logs, generic_protocol, &config.logs);
+
+        let sampler = env.resolve(
+            &["OTEL_TRACES_SAMPLER"],
+            SamplerKind::from_spelling,
+            &one_of(SamplerKind::SPELLINGS),
+            config.sampler,
+            SamplerKind::ParentBasedAlwaysOn,
+        );
+        let sample_ratio = env.resolve(
+            &["OTEL_TRACES_SAMPLER_ARG"],
+            env::parse_ratio,
+            "a number from 0 to 1",
+            config.sample_ratio,
+            1.0,
+        );
+        let propagators = env.resolve(
+            &["OTEL_PROPAGATORS"],
+            |text| env::parse_list(text, Propagator::from_spelling).map(List),
+            &list_of(Propagator::SPELLINGS),
+            config.propagators.clone().map(List),
+            List(vec![Propagator::TraceContext, Propagator::Baggage]),
+        );
+
+        let span_batch = resolve_batch(env, "OTEL_BSP", 5000);
+        let log_batch = resolve_batch(env, "OTEL_BLRP", 1000);
+        let export_interval = millis(env.resolve(
+            &["OTEL_METRIC_EXPORT_INTERVAL"],
+            |t| env::parse_millis(t).filter(|m| !m.0.is_zero()),
+            "a positive number of milliseconds",
+            config.export_interval.map(Millis),
+            Millis(Duration::from_secs(60)),
+        ));
+
+        let log_filter = resolve_log_filter(env, config);
+
+        Settings {
+            disabled,
+            resource: resolve_resource(env, config),
+            traces,
+            metrics,
+            logs,
+            sampler,
+            sample_ratio,
+            propagators: unlist(propagators),
+            span_batch,
+            log_batch,
+            export_interval,
+            shutdown_timeout: code_or_default(config.shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT),
+            log_filter,
+            flush_on_signal: code_or_default(config.flush_on_signal, false),
+            debug_report,
+        }
+    }
+
+    /// The value of one resource attribute, if set.
+    #[cfg(test)]
+    pub(crate) fn resource_value(&self, key: &str) -> Option<&str> {
+        self.resource
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.value.as_str())
+    }
+}
+
+fn code_or_default<T>(code: Option<T>, default: T) -> Resolved<T> {
+    match code {
+        Some(value) => Resolved::new(value, Source::Code),
+        None => Resolved::new(default, Source::Default),
+    }
+}
+
+fn resolve_signal(
+    env: &mut EnvReader<'_>,
+    config: &Config,
+    signal: Signal,
+    code_protocol: Option<Protocol>,
+    code_exporters: &Option<Vec<Exporter>>,
+) -> SignalSettings {
+    let exporter_var = format!("OTEL_{}_EXPORTER", signal.upper());
+    let exporters = unlist(env.resolve(
+        &[exporter_var.as_str()],
+        |text| env::parse_list(text, Exporter::from_spelling).map(List),
+        &list_of(Exporter::SPELLINGS),
+        code_exporters.clone().map(List),
+        List(vec![Exporter::Otlp]),
+    ));
+
+    let [signal_var, generic_var] = signal.otlp_vars("PROTOCOL");
+    let protocol = env.resolve(
+        &[signal_var.as_str(), generic_var.as_str()],
+        Protocol::from_spelling,
+        &one_of(Protocol::SPELLINGS),
+        code_protocol,
+        Protocol::HttpProtobuf,
+    );
+
+    let insecure_vars = signal.otlp_vars("INSECURE");
+    let insecure = env.resolve(
+        &[insecure_vars[0].as_str(), insecure_vars[1].as_str()],
+        env::parse_bool,
+        "true or false",
+        None,
+        false,
+    );
+    let endpoint = resolve_endpoint(env, config, signal, protocol.value, insecure.value);
+
+    let header_vars = signal.otlp_vars("HEADERS");
+    let headers = env.resolve(
+        &[header_vars[0].as_str(), header_vars[1].as_str()],
+        |text| env::parse_pairs(text).map(HeaderList),
+        "a list of key=value pairs",
+        None,
+        HeaderList(Vec::new()),
+    );
+    let headers = Resolved::new(headers.value.0, headers.source);
+
+    let timeout_vars = signal.otlp_vars("TIMEOUT");
+    let timeout = millis(env.resolve(
+        &[timeout_vars[0].as_str(), timeout_vars[1].as_str()],
+        |t| env::parse_millis(t).filter(|m| !m.0.is_zero()),
+        "a positive number of milliseconds",
+        config.timeout.map(Millis),
+        Millis(DEFAULT_OTLP_TIMEOUT),
+    ));
+
+    let compression_vars = signal.otlp_vars("COMPRESSION");
+    let compression = env.resolve(
+        &[compression_vars[0].as_str(), compression_vars[1].as_str()],
+        Compression::from_spelling,
+        &one_of(Compression::SPELLINGS),
+        config.compression,
+        Compression::None,
+    );
+
+    let certificate_vars = signal.otlp_vars("CERTIFICATE");
+    let certificate = certificate_vars.iter().find_map(|name| {
+        let path = PathBuf::from(env.raw(name)?);
+        if path.is_file() {
+            Some(Resolved::new(path, Source::Env(name.clone())))
+        } else {
+            env.warn(format!(
+                "{name}={path:?} is not a readable file; using the system's root certificates"
+            ));
+            None
+        }
+    });
+
+    SignalSettings {
+        exporters,
+        protocol,
+        endpoint,
+        headers,
+        timeout,
+        compression,
+        certificate,
+    }
+}
+
+/// The specification's endpoint rules: a per-signal variable is used as it is; the generic
+/// variable (or the code's endpoint) is a base to which HTTP appends `/v1/<signal>`.
+fn resolve_endpoint(
+    env: &mut EnvReader<'_>,
+    config: &Config,
+    signal: Signal,
+    protocol: Protocol,
+    insecure: bool,
+) -> Resolved<String> {
+    let grpc = protocol == Protocol::Grpc;
+    let for_signal = |base: &str| {
+        let base = with_scheme(base, insecure);
+        if grpc {
+            base
+        } else {
+            format!("{}{}", base.trim_end_matches('/'), signal.http_path())
+        }
+    };
+    let default_base = if grpc {
+        "http://localhost:4317"
+    } else {
+        "http://localhost:4318"
+    };
+    let fallback = match &config.endpoint {
+        Some(base) if valid_url(&with_scheme(base, insecure)) => {
+            Resolved::new(for_signal(base), Source::Code)
+        }
+        Some(base) => {
+            // The macro validates its literal; this is the builder given a bad string.
+            env.warn(format!(
+                "the endpoint {base:?} given in code is not an http:// or https:// URL; using \
+                 {default_base}"
+            ));
+            Resolved::new(for_signal(default_base), Source::Default)
+        }
+        None => Resolved::new(for_signal(default_base), Source::Default),
+    };
+    let [signal_var, generic_var] = signal.otlp_vars("ENDPOINT");
+    let mut rejected = Vec::new();
+    let mut found = None;
+    if let Some(raw) = env.raw(&signal_var) {
+        let url = with_scheme(&raw, insecure);
+        if valid_url(&url) {
+            found = Some(Resolved::new(url, Source::Env(signal_var.clone())));
+        } else {
+            rejected.push((signal_var, raw));
+        }
+    }
+    if found.is_none() {
+        if let Some(raw) = env.raw(&generic_var) {
+            if valid_url(&with_scheme(&raw, insecure)) {
+                found = Some(Resolved::new(for_signal(&raw), Source::Env(generic_var)));
+            } else {
+                rejected.push((generic_var, raw));
+            }
+        }
+    }
+    let resolved = found.unwrap_or(fallback);
+    for (name, raw) in rejected {
+        env.warn_invalid(&name, &raw, "an http:// or https:// URL", &resolved);
+    }
+    resolved
+}
+
+/// Endpoints without a scheme are `https://` unless `OTEL_EXPORTER_OTLP_INSECURE=true`.
+fn with_scheme(endpoint: &str, insecure: bool) -> String {
+    if endpoint.contains("://") {
+        endpoint.to_owned()
+    } else if insecure {
+        format!("http://{endpoint}")
+    } else {
+        format!("https://{endpoint}")
+    }
+}
+
+fn valid_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(rest) => {
+            let authority = rest.split('/').next().unwrap_or_default();
+            !authority.is_empty()
+                && !authority.contains(char::is_whitespace)
+                && url.parse::<tonic::transport::Uri>().is_ok()
+        }
+        None => false,
+    }
+}
+
+fn resolve_batch(env: &mut EnvReader<'_>, prefix: &str, default_delay_ms: u64) -> BatchSettings {
+    let delay_var = format!("{prefix}_SCHEDULE_DELAY");
+    let schedule_delay = millis(env.resolve(
+        &[delay_var.as_str()],
+        env::parse_millis,
+        "a number of milliseconds",
+        None,
+        Millis(Duration::from_millis(default_delay_ms)),
+    ));
+    let queue_var = format!("{prefix}_MAX_QUEUE_SIZE");
+    let max_queue_size = env.resolve(
+        &[queue_var.as_str()],
+        env::parse_count,
+        "a positive whole number",
+        None,
+        2048,
+    );
+    let batch_var = format!("{prefix}_MAX_EXPORT_BATCH_SIZE");
+    let mut max_export_batch_size = env.resolve(
+        &[batch_var.as_str()],
+        env::parse_count,
+        "a positive whole number",
+        None,
+        512,
+    );
+    if max_export_batch_size.value > max_queue_size.value {
+        // The specification: the batch size must not exceed the queue size.
+        env.warn(format!(
+            "{batch_var}={} exceeds {queue_var}={}; using {}",
+            max_export_batch_size.value, max_queue_size.value, max_queue_size.value
+        ));
+        max_export_batch_size = Resolved::new(max_queue_size.value, Source::Default);
+    }
+    BatchSettings {
+        schedule_delay,
+        max_queue_size,
+        max_export_batch_size,
+    }
+}
+
+fn resolve_log_filter(env: &mut EnvReader<'_>, config: &Config) -> Resolved<String> {
+    let valid = |text: &str| {
+        tracing_subscriber::EnvFilter::builder()
+            .parse(text)
+            .ok()
+            .map(|_| text.to_owned())
+    };
+    let code = match &config.log_filter {
+        Some(filter) if valid(filter).is_some() => Some(filter.clone()),
+        Some(filter) => {
+            env.warn(format!(
+                "the log filter {filter:?} given in code is not a valid filter directive; using \
+                 \"info\""
+            ));
+            None
+        }
+        None => None,
+    };
+    env.resolve(
+        &["RUST_LOG"],
+        valid,
+        "a valid filter directive such as \"info,my_crate=debug\"",
+        code,
+        "info".to_owned(),
+    )
+}
+
+/// The resource, lowest precedence first: the code's service, version, namespace, environment
+/// and attributes; then `OTEL_RESOURCE_ATTRIBUTES`; then `OTEL_SERVICE_NAME`.
+fn resolve_resource(env: &mut EnvReader<'_>, config: &Config) -> Vec<(String, Resolved<String>)> {
+    let mut resource: Vec<(String, Resolved<String>)> = Vec::new();
+    let mut set = |key: &str, value: String, source: Source| match resource
+        .iter_mut()
+        .find(|(k, _)| k == key)
+    {
+        Some((_, existing)) => *existing = Resolved::new(value, source),
+        None => resource.push((key.to_owned(), Resolved::new(value, source))),
+    };
+    match (&config.service, &config.default_service) {
+        (Some(name), _) => set("service.name", name.clone(), Source::Code),
+        (None, Some(name)) => set("service.name", name.clone(), Source::Default),
+        (None, None) => set("service.name", unknown_service(), Source::Default),
+    }
+    let code_values = [
+        ("service.version", &config.version),
+        ("service.namespace", &config.namespace),
+        ("deployment.environment.name", &config.environment),
+    ];
+    for (key, value) in code_values {
+        if let Some(value) = value {
+            set(key, value.clone(), Source::Code);
+        }
+    }
+    for (key, value) in &config.resource {
+        set(key, value.clone(), Source::Code);
+    }
+    if let Some(raw) = env.raw("OTEL_RESOURCE_ATTRIBUTES") {
+        match env::parse_pairs(&raw) {
+            Some(pairs) => {
+                for (key, value) in pairs {
+                    set(
+                        &key,
+                        value,
+                        Source::Env("OTEL_RESOURCE_ATTRIBUTES".to_owned()),
+                    );
+                }
+            }
+            None => env.warn(format!(
+                "OTEL_RESOURCE_ATTRIBUTES={raw:?} is not a list of key=value pairs; ignoring it"
+            )),
+        }
+    }
+    if let Some(name) = env.raw("OTEL_SERVICE_NAME") {
+        set(
+            "service.name",
+            name,
+            Source::Env("OTEL_SERVICE_NAME".to_owned()),
+        );
+    }
+    resource
+}
+
+/// The specification's fallback service name.
+fn unknown_service() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    format!("unknown_service:{exe}")
+}
+
+fn millis(resolved: Resolved<Millis>) -> Resolved<Duration> {
+    Resolved::new(resolved.value.0, resolved.source)
+}
+
+fn one_of(spellings: &[&str]) -> String {
+    format!("one of {}", spellings.join(", "))
+}
+
+fn list_of(spellings: &[&str]) -> String {
+    format!("a comma-separated list of {}", spellings.join(", "))
+}
+
+/// A list that displays the way the list variables spell it.
+#[derive(Debug, Clone, PartialEq)]
+struct List<T>(Vec<T>);
+
+impl<T: fmt::Display> fmt::Display for List<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&spell_list(&self.0))
+    }
+}
+
+/// Headers, displayed by key only: their values are secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HeaderList(pub(crate) Vec<(String, String)>);
+
+impl fmt::Display for HeaderList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Header values are secrets: only their keys are ever shown.
+        let keys: Vec<&str> = self.0.iter().map(|(k, _)| k.as_str()).collect();
+        write!(f, "[{}]", keys.join(", "))
+    }
+}
+
+fn unlist<T>(resolved: Resolved<List<T>>) -> Resolved<Vec<T>> {
+    Resolved::new(resolved.value.0, resolved.source)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn resolve(config: Config, vars: &[(&str, &str)]) -> (Settings, Vec<String>) {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::resolve(&config, &move |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn environment_beats_code_beats_default() {
+        let config = Config::new()
+            .service("from-code")
+            .protocol(Protocol::Grpc)
+            .timeout(Duration::from_secs(3));
+        let (settings, warnings) = resolve(
+            config,
+            &[
+                ("OTEL_SERVICE_NAME", "from-env"),
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+            ],
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(settings.resource_value("service.name"), Some("from-env"));
+        assert_eq!(settings.traces.protocol.value, Protocol::HttpJson);
+        assert_eq!(
+            settings.traces.protocol.source,
+            Source::Env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL".into())
+        );
+        assert_eq!(settings.metrics.protocol.value, Protocol::Grpc);
+        assert_eq!(settings.metrics.protocol.source, Source::Code);
+        assert_eq!(settings.logs.timeout.value, Duration::from_secs(3));
+        assert_eq!(settings.sampler.value, SamplerKind::ParentBasedAlwaysOn);
+        assert_eq!(settings.sampler.source, Source::Default);
+    }
+
+    #[test]
+    fn endpoints_follow_the_specification() {
+        let (settings, _) = resolve(
+            Config::new(),
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
+                (
+                    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                    "http://logs:9999/custom",
+                ),
+            ],
+        );
+        assert_eq!(
+            settings.traces.endpoint.value,
+            "http://collector:4318/v1/traces"
+        );
+        assert_eq!(settings.logs.endpoint.value, "http://logs:9999/custom");
+
+        let (settings, _) = resolve(Config::new().protocol(Protocol::Grpc), &[]);
+        assert_eq!(settings.metrics.endpoint.value, "http://localhost:4317");
+
+        let (settings, _) = resolve(
+            Config::new().protocol(Protocol::Grpc),
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
+                ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+            ],
+        );
+        assert_eq!(settings.traces.endpoint.value, "http://collector:4317");
+    }
+
+    #[test]
+    fn invalid_values_warn_once_each_naming_the_fallback() {
+        let config = Config::new().sampler(SamplerKind::AlwaysOn);
+        let (settings, warnings) = resolve(
+            config,
+            &[
+                ("OTEL_TRACES_SAMPLER", "sometimes"),
+                ("OTEL_TRACES_SAMPLER_ARG", "2"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
+                ("OTEL_SDK_DISABLED", "yes"),
+                ("OTEL_METRICS_EXPORTER", "otlp,zipkin"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", "api-key"),
+            ],
+        );
+        assert_eq!(settings.sampler.value, SamplerKind::AlwaysOn);
+        assert!(!settings.disabled.value);
+        let expected = [
+            "OTEL_SDK_DISABLED=\"yes\" is not true or false; using false (default)",
+            "OTEL_TRACES_SAMPLER=\"sometimes\" is not one of always_on, always_off, \
+             traceidratio, parentbased_always_on, parentbased_always_off, \
+             parentbased_traceidratio; using always_on (from code)",
+            "OTEL_TRACES_SAMPLER_ARG=\"2\" is not a number from 0 to 1; using 1 (default)",
+            "OTEL_METRICS_EXPORTER=\"otlp,zipkin\" is not a comma-separated list of otlp, \
+             console, none; using otlp (default)",
+            "OTEL_EXPORTER_OTLP_PROTOCOL=\"carrier-pigeon\" is not one of grpc, http/protobuf, \
+             http/json; using http/protobuf (default)",
+            "OTEL_EXPORTER_OTLP_TIMEOUT=\"10s\" is not a positive number of milliseconds; using \
+             10s (default)",
+            "OTEL_EXPORTER_OTLP_HEADERS=\"api-key\" is not a list of key=value pairs; using [] \
+             (default)",
+        ];
+        for line in expected {
+            let count = warnings.iter().filter(|w| *w == line).count();
+            // The generic OTLP variables are read once per signal; the installer prints each
+            // distinct warning once.
+            assert!(count >= 1, "missing warning {line:?} in {warnings:#?}");
+        }
+    }
+
+    #[test]
+    fn resource_merges_code_then_attributes_then_service_name() {
+        let config = Config::new()
+            .service("code-name")
+            .version("1.2.3")
+            .environment("staging")
+            .resource_attribute("team", "payments");
+        let (settings, _) = resolve(
+            config,
+            &[("OTEL_RESOURCE_ATTRIBUTES", "team=checkout,region=eu%2Dwest")],
+        );
+        assert_eq!(settings.resource_value("service.name"), Some("code-name"));
+        assert_eq!(settings.resource_value("service.version"), Some("1.2.3"));
+        assert_eq!(
+            settings.resource_value("deployment.environment.name"),
+            Some("staging")
+        );
+        assert_eq!(settings.resource_value("team"), Some("checkout"));
+        assert_eq!(settings.resource_value("region"), Some("eu-west"));
+    }
+
+    #[test]
+    fn header_values_never_display() {
+        let (settings, _) = resolve(
+            Config::new(),
+            &[(
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer%20s3cret",
+            )],
+        );
+        let shown = HeaderList(settings.traces.headers.value.clone()).to_string();
+        assert_eq!(shown, "[authorization]");
+        assert_eq!(settings.traces.headers.value[0].1, "Bearer s3cret");
+    }
+}

@@ -1,0 +1,19 @@
+//! The runtime's own voice: warnings on stderr, each distinct message printed once.
+//!
+//! Telemetry problems must never crash or block the application, and must never go unnoticed:
+//! a line on stderr, once, is the contract.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+/// Prints `otel: warning: {message}` to stderr unless this exact message was printed before.
+pub(crate) fn warn_once(message: &str) {
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if seen.insert(message.to_owned()) {
+        eprintln!("otel: warning: {message}");
+    }
+}

@@ -1,0 +1,159 @@
+//! Shutdown: the guard `init` returns, and the one bounded, parallel flush every exit path
+//! (return, `Err`, panic, [`exit`], signals) goes through.
+
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use crate::diagnostics::warn_once;
+
+/// The installed providers, until they are shut down.
+#[derive(Debug)]
+pub(crate) struct Pipelines {
+    pub(crate) tracer: Option<SdkTracerProvider>,
+    pub(crate) meter: Option<SdkMeterProvider>,
+    pub(crate) logger: Option<SdkLoggerProvider>,
+    pub(crate) timeout: Duration,
+}
+
+static INSTALLED: Mutex<Option<Pipelines>> = Mutex::new(None);
+
+/// Makes `pipelines` the ones every exit path flushes. Pipelines installed earlier (a second
+/// `init`) are shut down first, so nothing they buffered is lost.
+pub(crate) fn register(pipelines: Pipelines) {
+    let previous = lock().replace(pipelines);
+    if let Some(previous) = previous {
+        shut_down(previous);
+    }
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Option<Pipelines>> {
+    INSTALLED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Flushes and shuts down whatever is installed, once; later calls return at once.
+pub(crate) fn shutdown_installed() {
+    let pipelines = lock().take();
+    if let Some(pipelines) = pipelines {
+        shut_down(pipelines);
+    }
+}
+
+/// Shuts the providers down in parallel, each on its own OS thread, and waits at most
+/// `timeout` for all of them.
+///
+/// Own threads because a provider's shutdown blocks until its exporter answers: on the
+/// thread of a `current_thread` tokio runtime that would starve the runtime it waits for.
+/// A provider still busy at the deadline is abandoned (its thread ends with the process).
+fn shut_down(pipelines: Pipelines) {
+    let Pipelines {
+        tracer,
+        meter,
+        logger,
+        timeout,
+    } = pipelines;
+    let deadline = Instant::now() + timeout;
+    let (done, results) = mpsc::channel::<(&'static str, OTelSdkResult)>();
+    let mut pending = 0;
+    let mut spawn = |name: &'static str, job: Box<dyn FnOnce() -> OTelSdkResult + Send>| {
+        let done = done.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("otel-shutdown-{name}"))
+            .spawn(move || {
+                let _ = done.send((name, job()));
+            });
+        match spawned {
+            Ok(_) => pending += 1,
+            Err(error) => warn_once(&format!("could not flush {name}: {error}")),
+        }
+    };
+    // Logs and metrics first in spirit, but all at once in practice: one deadline for all.
+    if let Some(tracer) = tracer {
+        spawn(
+            "traces",
+            Box::new(move || tracer.shutdown_with_timeout(timeout)),
+        );
+    }
+    if let Some(meter) = meter {
+        spawn(
+            "metrics",
+            Box::new(move || meter.shutdown_with_timeout(timeout)),
+        );
+    }
+    if let Some(logger) = logger {
+        spawn(
+            "logs",
+            Box::new(move || logger.shutdown_with_timeout(timeout)),
+        );
+    }
+    drop(done);
+    while pending > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match results.recv_timeout(left) {
+            Ok((name, Err(error))) => {
+                pending -= 1;
+                warn_once(&format!("flushing {name} at shutdown failed: {error}"));
+            }
+            Ok((_, Ok(()))) => pending -= 1,
+            Err(_) => {
+                warn_once(&format!(
+                    "telemetry was not fully flushed within the shutdown timeout of {}; some \
+                     data may be lost",
+                    humantime::format_duration(timeout)
+                ));
+                break;
+            }
+        }
+    }
+}
+
+/// Flushes all telemetry when dropped: at the end of `main`, on an early `return` or `?`, and
+/// while a panic unwinds. Returned by [`Config::init`](crate::Config::init); `#[otel::main]`
+/// holds it for the whole of `main`.
+///
+/// The flush is bounded by the configured `shutdown_timeout` and runs the three signals in
+/// parallel, so exiting never hangs on an unreachable collector.
+#[derive(Debug)]
+#[must_use = "dropping the guard at once shuts telemetry down at once; bind it to a variable"]
+pub struct ShutdownGuard {
+    _private: (),
+}
+
+impl ShutdownGuard {
+    pub(crate) fn new() -> Self {
+        Self { _private: () }
+    }
+
+    /// Flushes and shuts down now, instead of at drop.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        shutdown_installed();
+    }
+}
+
+/// Flushes all telemetry (bounded by the shutdown timeout), then exits the process with
+/// `code`. Use it instead of [`std::process::exit`], which skips destructors and so would
+/// lose whatever is still buffered.
+///
+/// ```no_run
+/// # fn config_is_valid() -> bool { false }
+/// if !config_is_valid() {
+///     otel::exit(2);
+/// }
+/// ```
+pub fn exit(code: i32) -> ! {
+    shutdown_installed();
+    std::process::exit(code)
+}

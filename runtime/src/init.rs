@@ -1,0 +1,62 @@
+//! `init`: resolve the configuration, build and install the pipelines, return the guard.
+
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+
+use crate::config::{Config, Propagator, Settings};
+use crate::diagnostics::warn_once;
+use crate::guard::{self, Pipelines, ShutdownGuard};
+use crate::{logs, metrics, panic_hook, resource, signals, subscriber, traces};
+
+/// Resolves `config` against the process environment and installs everything.
+pub(crate) fn install(config: Config) -> ShutdownGuard {
+    let (settings, warnings) = Settings::resolve(&config, &|name| std::env::var(name).ok());
+    for warning in &warnings {
+        warn_once(warning);
+    }
+    if settings.debug_report {
+        eprint!("{}", settings.report());
+    }
+    if settings.disabled.value {
+        return ShutdownGuard::new();
+    }
+
+    let resource = resource::build(&settings);
+    let tracer = traces::provider(&settings, resource.clone());
+    let meter = metrics::provider(&settings, resource.clone());
+    let logger = logs::provider(&settings, resource);
+
+    if let Some(tracer) = &tracer {
+        opentelemetry::global::set_tracer_provider(tracer.clone());
+    }
+    if let Some(meter) = &meter {
+        opentelemetry::global::set_meter_provider(meter.clone());
+    }
+    install_propagators(&settings.propagators.value);
+    subscriber::install(tracer.as_ref(), logger.as_ref(), &settings.log_filter.value);
+    panic_hook::install();
+
+    guard::register(Pipelines {
+        tracer,
+        meter,
+        logger,
+        timeout: settings.shutdown_timeout.value,
+    });
+    if settings.flush_on_signal.value {
+        signals::install();
+    }
+    ShutdownGuard::new()
+}
+
+fn install_propagators(propagators: &[Propagator]) {
+    let mut list: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> =
+        Vec::new();
+    for propagator in propagators {
+        match propagator {
+            Propagator::TraceContext => list.push(Box::new(TraceContextPropagator::new())),
+            Propagator::Baggage => list.push(Box::new(BaggagePropagator::new())),
+            Propagator::None => {}
+        }
+    }
+    opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(list));
+}

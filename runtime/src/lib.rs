@@ -1,0 +1,54 @@
+//! Compile-time OpenTelemetry for Rust.
+//!
+//! Put `#[otel::main]` on `main` and get traces, metrics and logs exported over OTLP (gRPC or
+//! HTTP), or printed to the console as readable trees, configured by the standard `OTEL_*`
+//! environment variables:
+//!
+//! ```no_run
+//! #[otel::main(service = "checkout", traces = "console", metrics = "none", logs = "console")]
+//! fn main() {
+//!     tracing::info!("hello from the checkout service");
+//! }
+//! ```
+//!
+//! Programs that cannot use the attribute call the same runtime directly:
+//!
+//! ```no_run
+//! let guard = otel::Config::new().service("checkout").init();
+//! // ...
+//! guard.shutdown();
+//! ```
+//!
+//! # Configuration
+//!
+//! Every value is resolved as environment variable > attribute (or [`Config`] builder) >
+//! default. An unusable environment value prints one warning naming the variable and the value
+//! used instead; `OTEL_LOG_LEVEL=debug` prints the effective configuration with each value's
+//! source. See the README for the full table.
+
+#![forbid(unsafe_code)]
+
+mod config;
+mod diagnostics;
+mod exporter;
+mod guard;
+mod init;
+mod logs;
+mod metrics;
+mod panic_hook;
+mod resource;
+mod signals;
+mod subscriber;
+mod traces;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use config::{Compression, Config, Exporter, Propagator, Protocol, SamplerKind};
+pub use guard::{ShutdownGuard, exit};
+pub use otel_macros::main;
+
+/// The OpenTelemetry API this crate is built on, for what the macros do not cover (custom
+/// instruments, manual spans, propagation).
+pub use opentelemetry;

@@ -1,0 +1,61 @@
+//! The chained panic hook: a panic is recorded on the current span before the previous hook
+//! (usually the message on stderr) runs.
+
+use std::panic::PanicHookInfo;
+use std::sync::Once;
+
+use opentelemetry::trace::{Status, TraceContextExt as _};
+use opentelemetry::{Context, KeyValue};
+
+/// Installs the hook once per process, keeping whatever hook was there before.
+pub(crate) fn install() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            record_on_current_span(info);
+            previous(info);
+            // With `panic = "abort"` no destructor runs: flush here, or lose everything.
+            if cfg!(panic = "abort") {
+                crate::guard::shutdown_installed();
+            }
+        }));
+    });
+}
+
+fn record_on_current_span(info: &PanicHookInfo<'_>) {
+    let cx = Context::current();
+    let span = cx.span();
+    if !span.is_recording() {
+        return;
+    }
+    let message = payload_message(info);
+    let mut attributes = vec![
+        KeyValue::new("exception.type", "panic"),
+        KeyValue::new("exception.message", message.clone()),
+    ];
+    if let Some(location) = info.location() {
+        attributes.push(KeyValue::new(
+            "exception.stacktrace",
+            format!(
+                "at {}:{}:{}",
+                location.file(),
+                location.line(),
+                location.column()
+            ),
+        ));
+    }
+    span.add_event("exception", attributes);
+    span.set_status(Status::error(message));
+}
+
+fn payload_message(info: &PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}

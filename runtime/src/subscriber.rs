@@ -1,0 +1,102 @@
+//! The `tracing` bridge: library spans join our traces, events become log records, and the
+//! SDK's own warnings reach stderr.
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Metadata;
+use tracing_subscriber::filter::{self, FilterExt as _};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+use crate::diagnostics::warn_once;
+
+/// Targets of the export path itself (the SDK, the OTLP exporters and their HTTP/gRPC stack).
+/// Their events and spans never enter the pipeline: exporting them would export again, forever.
+const EXPORT_PATH_TARGETS: &[&str] = &[
+    "opentelemetry",
+    "tonic",
+    "h2",
+    "hyper",
+    "reqwest",
+    "tower",
+    "rustls",
+];
+
+fn is_export_path(metadata: &Metadata<'_>) -> bool {
+    let target = metadata.target();
+    EXPORT_PATH_TARGETS.iter().any(|prefix| {
+        target.starts_with(prefix)
+            && target[prefix.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| matches!(c, ':' | '_' | '-'))
+    })
+}
+
+fn is_sdk_own(metadata: &Metadata<'_>) -> bool {
+    metadata.target().starts_with("opentelemetry")
+}
+
+/// Installs the global `tracing` subscriber. If the program already installed one, ours is
+/// not installed (theirs keeps working) and a warning says so.
+pub(crate) fn install(
+    tracer_provider: Option<&SdkTracerProvider>,
+    logger_provider: Option<&SdkLoggerProvider>,
+    log_filter: &str,
+) {
+    let user_filter = || EnvFilter::builder().parse_lossy(log_filter);
+
+    let spans = tracer_provider.map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("otel"))
+            .with_filter(filter::filter_fn(|m| !is_export_path(m)).and(user_filter()))
+    });
+    let events = logger_provider.map(|provider| {
+        OpenTelemetryTracingBridge::new(provider)
+            .with_filter(filter::filter_fn(|m| !is_export_path(m)).and(user_filter()))
+    });
+    // The SDK reports export failures and dropped data as `tracing` warnings; show them (and
+    // only them: its debug events include configuration with header values).
+    let sdk_warnings = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .compact()
+        .with_filter(filter::filter_fn(|m| {
+            is_sdk_own(m) && *m.level() <= tracing::Level::WARN
+        }));
+
+    let subscriber = tracing_subscriber::registry()
+        .with(spans)
+        .with(events)
+        .with(sdk_warnings);
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        warn_once(
+            "a global tracing subscriber is already installed; `tracing` spans and events are \
+             not bridged to OpenTelemetry",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn export_path_targets_match_whole_crate_names() {
+        let matches = |target: &'static str| {
+            super::EXPORT_PATH_TARGETS.iter().any(|prefix| {
+                target.starts_with(prefix)
+                    && target[prefix.len()..]
+                        .chars()
+                        .next()
+                        .is_none_or(|c| matches!(c, ':' | '_' | '-'))
+            })
+        };
+        assert!(matches("opentelemetry_sdk"));
+        assert!(matches("opentelemetry-otlp"));
+        assert!(matches("h2::codec"));
+        assert!(matches("hyper_util::client"));
+        assert!(!matches("hyperion"));
+        assert!(!matches("my_app"));
+    }
+}

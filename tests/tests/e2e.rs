@@ -1,0 +1,200 @@
+//! End to end against the real rotel collector: every way of writing `main`, every OTLP
+//! protocol, every exit path. Assertions are on what the collector received.
+
+mod support;
+
+use std::time::Duration;
+
+use support::collector::Collector;
+use support::program::{self, PROGRAMS, Run};
+use support::received;
+
+const PROTOCOLS: &[&str] = &["grpc", "http/protobuf", "http/json"];
+
+fn env<'a>(collector: &'a str, protocol: &'a str, ending: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_TEST_EXIT", ending),
+    ]
+}
+
+/// Waits for the program's data and asserts the resource, the span tree (parents both ways
+/// between API and `tracing` spans), the metric point and the correlated log record.
+fn assert_delivered(collector: &Collector, run: &Run, flavour: &str, context: &str) {
+    let trace_id = run.printed("trace_id");
+    let second_trace_id = run.printed("second_trace_id");
+    let output = collector.wait_for(Duration::from_secs(10), |out| {
+        received::logs(out).iter().any(|l| l.trace_id == trace_id)
+            && out.contains("e2e.workload.runs")
+            && received::spans(out)
+                .iter()
+                .any(|s| s.trace_id == second_trace_id)
+    });
+    let why = || format!("{context}\nprogram: {run:#?}\ncollector received:\n{output}");
+
+    assert!(
+        output.contains(&format!("service.name: Str(e2e-{flavour})")),
+        "resource service.name; {}",
+        why()
+    );
+    assert!(
+        output.contains("service.version: Str(9.9.9)"),
+        "resource service.version; {}",
+        why()
+    );
+
+    let spans = received::spans(&output);
+    let outer = received::span(&spans, &trace_id, "e2e.api.outer")
+        .unwrap_or_else(|| panic!("span e2e.api.outer missing; {}", why()));
+    assert_eq!(outer.parent_id, "", "e2e.api.outer is a root; {}", why());
+    assert!(
+        outer.text.contains(&format!("e2e.flavour: Str({flavour})")),
+        "{}",
+        why()
+    );
+    let inner = received::span(&spans, &trace_id, "e2e.tracing.inner")
+        .unwrap_or_else(|| panic!("tracing span inside the API span missing; {}", why()));
+    assert_eq!(
+        inner.parent_id,
+        outer.id,
+        "tracing span parented to the API span; {}",
+        why()
+    );
+    let tracing_outer = received::span(&spans, &second_trace_id, "e2e.tracing.outer")
+        .unwrap_or_else(|| panic!("span e2e.tracing.outer missing; {}", why()));
+    let api_inner = received::span(&spans, &second_trace_id, "e2e.api.inner")
+        .unwrap_or_else(|| panic!("API span inside the tracing span missing; {}", why()));
+    assert_eq!(
+        api_inner.parent_id,
+        tracing_outer.id,
+        "API span parented to the tracing span; {}",
+        why()
+    );
+
+    assert!(
+        output.contains("Name: e2e.workload.runs"),
+        "metric; {}",
+        why()
+    );
+    assert!(
+        output.contains(&format!("flavour: Str({flavour})")),
+        "metric point attribute; {}",
+        why()
+    );
+
+    let logs = received::logs(&output);
+    let log = logs
+        .iter()
+        .find(|l| l.body == "Str(e2e log inside spans)")
+        .unwrap_or_else(|| panic!("log record missing; {}", why()));
+    assert_eq!(
+        log.trace_id,
+        trace_id,
+        "log carries the span's trace id; {}",
+        why()
+    );
+    assert_eq!(
+        log.span_id,
+        inner.id,
+        "log carries the enclosing span's id; {}",
+        why()
+    );
+}
+
+macro_rules! per_program {
+    ($($test:ident => $flavour:literal,)+) => {$(
+        mod $test {
+            use super::*;
+
+            fn binary() -> &'static str {
+                PROGRAMS.iter().find(|(f, _)| *f == $flavour).map(|(_, b)| *b).expect("program")
+            }
+
+            #[test]
+            fn exports_all_signals_over_every_protocol() {
+                for protocol in PROTOCOLS {
+                    let collector = Collector::start();
+                    let endpoint = collector.endpoint(protocol);
+                    let run = program::run(binary(), &env(&endpoint, protocol, "return"));
+                    assert_eq!(run.code, Some(0), "{run:#?}");
+                    assert_delivered(&collector, &run, $flavour, &format!("protocol {protocol}"));
+                }
+            }
+
+            #[test]
+            fn delivers_the_last_spans_on_err_panic_and_exit() {
+                for (ending, code) in [("error", 1), ("panic", 101), ("exit", 3)] {
+                    let collector = Collector::start();
+                    let endpoint = collector.endpoint("grpc");
+                    let run = program::run(binary(), &env(&endpoint, "grpc", ending));
+                    assert_eq!(run.code, Some(code), "exit status after {ending}: {run:#?}");
+                    assert_delivered(&collector, &run, $flavour, &format!("ending {ending}"));
+                }
+            }
+
+            #[test]
+            fn flushes_on_sigterm_with_flush_on_signal() {
+                let collector = Collector::start();
+                let endpoint = collector.endpoint("http/protobuf");
+                let run = run_until_signal(binary(), &env(&endpoint, "http/protobuf", "signal"));
+                assert_eq!(run.code, None, "ended by the signal: {run:#?}");
+                assert_delivered(&collector, &run, $flavour, "SIGTERM");
+            }
+        }
+    )+};
+}
+
+per_program! {
+    sync_main => "sync",
+    tokio_multi_thread_main => "tokio-multi",
+    tokio_current_thread_main => "tokio-current",
+    async_main_without_runtime_attribute => "async-alone",
+}
+
+/// Starts the program, waits for it to print `ready`, sends SIGTERM, and collects the run.
+fn run_until_signal(binary: &str, env: &[(&str, &str)]) -> Run {
+    use std::io::{BufRead as _, BufReader, Read as _};
+
+    let started = std::time::Instant::now();
+    let mut child = program::command(binary, env)
+        .spawn()
+        .expect("spawn the program");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut printed = String::new();
+    loop {
+        let mut line = String::new();
+        let read = stdout
+            .read_line(&mut line)
+            .expect("read the program's stdout");
+        assert!(
+            read > 0,
+            "the program ended before printing ready:\n{printed}"
+        );
+        printed.push_str(&line);
+        if line.trim() == "ready" {
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -TERM failed");
+    let mut rest = String::new();
+    stdout
+        .read_to_string(&mut rest)
+        .expect("read the rest of stdout");
+    printed.push_str(&rest);
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    let status = child.wait().expect("wait for the program");
+    Run {
+        code: status.code(),
+        stdout: printed,
+        stderr,
+        elapsed: started.elapsed(),
+    }
+}
