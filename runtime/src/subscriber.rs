@@ -57,15 +57,11 @@ pub(crate) fn install(
         OpenTelemetryTracingBridge::new(provider)
             .with_filter(filter::filter_fn(|m| !is_export_path(m)).and(user_filter()))
     });
-    // The SDK reports export failures and dropped data as `tracing` warnings; show them (and
-    // only them: its debug events include configuration with header values).
-    let sdk_warnings = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(true)
-        .compact()
-        .with_filter(filter::filter_fn(|m| {
-            is_sdk_own(m) && *m.level() <= tracing::Level::WARN
-        }));
+    // The SDK reports export failures and dropped data as `tracing` warnings: show each kind
+    // once (and only warnings: its debug events include configuration with header values).
+    let sdk_warnings = SdkWarnings.with_filter(filter::filter_fn(|m| {
+        is_sdk_own(m) && *m.level() <= tracing::Level::WARN
+    }));
 
     let subscriber = tracing_subscriber::registry()
         .with(spans)
@@ -76,6 +72,59 @@ pub(crate) fn install(
             "a global tracing subscriber is already installed; `tracing` spans and events are \
              not bridged to OpenTelemetry",
         );
+    }
+}
+
+/// Prints the SDK's warnings through [`warn_once`], keyed by the event's name, so a collector
+/// that stays down yields one line per kind of failure rather than one per export.
+struct SdkWarnings;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SdkWarnings {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut fields = FieldText(String::new());
+        event.record(&mut fields);
+        let metadata = event.metadata();
+        warn_once_keyed(
+            metadata.name(),
+            &format!(
+                "{} reported {}:{}",
+                metadata.target(),
+                metadata.name(),
+                fields.0
+            ),
+        );
+    }
+}
+
+/// `key=value` text of an event's fields, except the `name` field (already shown).
+struct FieldText(String);
+
+impl tracing::field::Visit for FieldText {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() != "name" {
+            use std::fmt::Write as _;
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+}
+
+fn warn_once_keyed(key: &str, message: &str) {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let first = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key.to_owned());
+    if first {
+        warn_once(&format!(
+            "{message} (further reports of this kind are not shown)"
+        ));
     }
 }
 

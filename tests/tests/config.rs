@@ -1,0 +1,246 @@
+//! Configuration through the environment, seen from outside: overrides of the attribute,
+//! one warning per invalid value naming the variable and the fallback, `OTEL_SDK_DISABLED`,
+//! and the `OTEL_LOG_LEVEL=debug` report.
+
+mod support;
+
+use std::time::Duration;
+
+use support::collector::Collector;
+use support::program;
+use support::received;
+
+const SYNC: &str = env!("CARGO_BIN_EXE_e2e_sync");
+
+#[test]
+fn environment_overrides_the_attribute() {
+    let collector = Collector::start();
+    let endpoint = collector.endpoint("grpc");
+    let run = program::run(
+        SYNC,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            // The attribute says service = "e2e-sync", version = "9.9.9".
+            ("OTEL_SERVICE_NAME", "renamed-by-env"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.version=1.0.0-env,team=check%20out",
+            ),
+            ("OTEL_TRACES_SAMPLER", "always_off"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let trace_id = run.printed("trace_id");
+    let output = collector.wait_for(Duration::from_secs(10), |out| {
+        out.contains("e2e.workload.runs") && out.contains("e2e log inside spans")
+    });
+    assert!(
+        output.contains("service.name: Str(renamed-by-env)"),
+        "{output}"
+    );
+    assert!(
+        output.contains("service.version: Str(1.0.0-env)"),
+        "{output}"
+    );
+    assert!(output.contains("team: Str(check out)"), "{output}");
+    assert!(!output.contains("Str(e2e-sync)"), "{output}");
+    // always_off: logs and metrics arrive, spans do not.
+    assert!(received::spans(&output).is_empty(), "{output}");
+    assert!(
+        received::logs(&output)
+            .iter()
+            .any(|l| l.body == "Str(e2e log inside spans)"),
+        "{output}"
+    );
+    assert_ne!(trace_id, "", "the API still hands out (unsampled) contexts");
+}
+
+#[test]
+fn per_signal_variables_beat_generic_ones() {
+    let collector = Collector::start();
+    let grpc = collector.endpoint("grpc");
+    let run = program::run(
+        SYNC,
+        &[
+            // Generic: HTTP to a port nobody listens on; traces: gRPC to the collector.
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", grpc.as_str()),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let trace_id = run.printed("trace_id");
+    let output = collector.wait_for(Duration::from_secs(10), |out| {
+        received::spans(out).iter().any(|s| s.trace_id == trace_id)
+    });
+    assert!(
+        received::span(&received::spans(&output), &trace_id, "e2e.api.outer").is_some(),
+        "{output}"
+    );
+    assert!(
+        !output.contains("ResourceMetrics"),
+        "metrics are off: {output}"
+    );
+    assert!(!output.contains("ResourceLog"), "logs are off: {output}");
+}
+
+#[test]
+fn every_invalid_value_warns_once_naming_the_variable_and_the_fallback() {
+    let run = program::run(
+        SYNC,
+        &[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "otlp,zipkin"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+            ("OTEL_SDK_DISABLED", "maybe"),
+            ("OTEL_LOG_LEVEL", "loud"),
+            ("OTEL_TRACES_SAMPLER", "sometimes"),
+            ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+            ("OTEL_PROPAGATORS", "tracecontext,b3"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key"),
+            ("OTEL_EXPORTER_OTLP_INSECURE", "yes"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "soon"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "many"),
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "-3"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "novalue"),
+            ("RUST_LOG", "[[["),
+        ],
+    );
+    assert_eq!(
+        run.code,
+        Some(0),
+        "bad configuration never crashes the program: {run:#?}"
+    );
+    let expected = [
+        r#"OTEL_SDK_DISABLED="maybe" is not true or false; using false (default)"#,
+        r#"OTEL_LOG_LEVEL="loud" is not one of debug, info, warn, error, none; using info (default)"#,
+        r#"OTEL_METRICS_EXPORTER="otlp,zipkin" is not a comma-separated list of otlp, console, none; using otlp (default)"#,
+        r#"OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of grpc, http/protobuf, http/json; using http/protobuf (default)"#,
+        r#"OTEL_EXPORTER_OTLP_INSECURE="yes" is not true or false; using false (default)"#,
+        r#"OTEL_EXPORTER_OTLP_ENDPOINT="not a url" is not an http:// or https:// URL; using http://localhost:4318/v1/metrics (default)"#,
+        r#"OTEL_EXPORTER_OTLP_HEADERS="api-key" is not a list of key=value pairs; using [] (default)"#,
+        r#"OTEL_EXPORTER_OTLP_TIMEOUT="10s" is not a positive number of milliseconds; using 10s (default)"#,
+        r#"OTEL_EXPORTER_OTLP_COMPRESSION="brotli" is not one of gzip, none; using none (default)"#,
+        r#"OTEL_EXPORTER_OTLP_CERTIFICATE="/nonexistent/ca.pem" is not a readable file; using the system's root certificates"#,
+        r#"OTEL_TRACES_SAMPLER="sometimes" is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio; using parentbased_always_on (default)"#,
+        r#"OTEL_TRACES_SAMPLER_ARG="1.5" is not a number from 0 to 1; using 1 (default)"#,
+        r#"OTEL_PROPAGATORS="tracecontext,b3" is not a comma-separated list of tracecontext, baggage, none; using tracecontext,baggage (default)"#,
+        r#"OTEL_BSP_SCHEDULE_DELAY="soon" is not a number of milliseconds; using 5s (default)"#,
+        r#"OTEL_BSP_MAX_QUEUE_SIZE="0" is not a positive whole number; using 2048 (default)"#,
+        r#"OTEL_BSP_MAX_EXPORT_BATCH_SIZE="many" is not a positive whole number; using 512 (default)"#,
+        r#"OTEL_BLRP_MAX_QUEUE_SIZE="-3" is not a positive whole number; using 2048 (default)"#,
+        r#"OTEL_METRIC_EXPORT_INTERVAL="0" is not a positive number of milliseconds; using 1h (from code)"#,
+        r#"OTEL_RESOURCE_ATTRIBUTES="novalue" is not a list of key=value pairs; ignoring it"#,
+        r#"RUST_LOG="[[[" is not a valid filter directive such as "info,my_crate=debug"; using info (default)"#,
+    ];
+    for line in expected {
+        let wanted = format!("otel: warning: {line}");
+        let count = run.stderr.lines().filter(|l| *l == wanted).count();
+        assert_eq!(count, 1, "expected once: {wanted}\nstderr:\n{}", run.stderr);
+    }
+}
+
+#[test]
+fn sdk_disabled_sends_nothing() {
+    let collector = Collector::start();
+    let endpoint = collector.endpoint("grpc");
+    let run = program::run(
+        SYNC,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_SDK_DISABLED", "true"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert_eq!(
+        run.printed("trace_id"),
+        "00000000000000000000000000000000",
+        "no SDK, no ids"
+    );
+    // The enabled programs' data arrives within milliseconds; give it ample time not to.
+    std::thread::sleep(Duration::from_millis(1500));
+    let output = collector.output();
+    for signal in ["ResourceSpans", "ResourceMetrics", "ResourceLog"] {
+        assert!(
+            !output.contains(signal),
+            "{signal} received although disabled:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn debug_log_level_reports_every_value_with_its_source_and_masks_headers() {
+    let run = program::run(
+        SYNC,
+        &[
+            ("OTEL_LOG_LEVEL", "debug"),
+            ("OTEL_SERVICE_NAME", "reported"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer%20top-secret",
+            ),
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let report = &run.stderr;
+    assert!(report.contains("otel: effective configuration"), "{report}");
+    assert!(
+        !report.contains("top-secret"),
+        "a header value leaked:\n{report}"
+    );
+    let has = |key: &str, value: &str, source: &str| {
+        report.lines().any(|l| {
+            let mut parts = l.split_whitespace();
+            parts.next() == Some(key)
+                && l.contains(&format!("= {value}"))
+                && l.trim_end().ends_with(&format!("({source})"))
+        })
+    };
+    assert!(
+        has(
+            "resource.service.name",
+            "reported",
+            "from OTEL_SERVICE_NAME"
+        ),
+        "{report}"
+    );
+    assert!(
+        has("resource.service.version", "9.9.9", "from code"),
+        "{report}"
+    );
+    assert!(
+        has(
+            "traces.otlp.headers",
+            "authorization=***",
+            "from OTEL_EXPORTER_OTLP_HEADERS"
+        ),
+        "{report}"
+    );
+    assert!(
+        has("metrics.export_interval", "1h", "from code"),
+        "{report}"
+    );
+    assert!(has("shutdown_timeout", "3s", "from code"), "{report}");
+    assert!(
+        has("traces.sampler", "parentbased_always_on", "default"),
+        "{report}"
+    );
+    assert!(
+        has("traces.exporter", "none", "from OTEL_TRACES_EXPORTER"),
+        "{report}"
+    );
+}
