@@ -68,7 +68,9 @@ fn render_data<T: std::fmt::Display + Copy>(
             } else {
                 "up-down counter"
             };
-            for point in sum.data_points() {
+            for point in sorted(sum.data_points(), |p| {
+                style::attributes(p.attributes(), &[])
+            }) {
                 let attrs = style::attributes(point.attributes(), &[]);
                 let _ = writeln!(
                     out,
@@ -80,7 +82,9 @@ fn render_data<T: std::fmt::Display + Copy>(
             }
         }
         MetricData::Gauge(gauge) => {
-            for point in gauge.data_points() {
+            for point in sorted(gauge.data_points(), |p| {
+                style::attributes(p.attributes(), &[])
+            }) {
                 let attrs = style::attributes(point.attributes(), &[]);
                 let _ = writeln!(
                     out,
@@ -92,7 +96,9 @@ fn render_data<T: std::fmt::Display + Copy>(
             }
         }
         MetricData::Histogram(histogram) => {
-            for point in histogram.data_points() {
+            for point in sorted(histogram.data_points(), |p| {
+                style::attributes(p.attributes(), &[])
+            }) {
                 let attrs = style::attributes(point.attributes(), &[]);
                 let min = point
                     .min()
@@ -125,4 +131,14 @@ fn render_data<T: std::fmt::Display + Copy>(
             }
         }
     }
+}
+
+/// Data points in a stable order (by their attributes), so repeated summaries line up.
+fn sorted<'a, P>(points: impl Iterator<Item = &'a P>, key: impl Fn(&P) -> String) -> Vec<&'a P>
+where
+    P: 'a,
+{
+    let mut points: Vec<&P> = points.collect();
+    points.sort_by_cached_key(|p| key(p));
+    points
 }

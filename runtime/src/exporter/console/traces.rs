@@ -24,6 +24,16 @@ const HIDDEN_ATTRIBUTES: &[&str] = &[
     "level",
 ];
 
+/// Event attributes the tree leaves out (a stack trace does not fit on a line).
+const HIDDEN_EVENT_ATTRIBUTES: &[&str] = &[
+    "exception.stacktrace",
+    "code.file.path",
+    "code.line.number",
+    "code.module.name",
+    "level",
+    "target",
+];
+
 /// Buffers the spans of each trace until its local root ends, then prints the tree.
 ///
 /// Used behind a simple (synchronous) processor so the tree appears as soon as the work ends.
@@ -151,7 +161,7 @@ fn render_span(
             "• {} +{} {}",
             event.name,
             style::duration(offset),
-            style::attributes(&event.attributes, &["exception.stacktrace"])
+            style::attributes(&event.attributes, HIDDEN_EVENT_ATTRIBUTES)
         );
         let text = if event.name == "exception" {
             style::red(&text)

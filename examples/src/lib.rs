@@ -1,1 +1,0 @@
-//! Runnable programs that show `otel`; see `examples/`.
