@@ -29,7 +29,13 @@ impl Parse for Arg {
         // `crate` is a keyword but a valid key.
         let key = input.call(Ident::parse_any)?;
         let value = if input.peek(Token![=]) {
-            input.parse::<Token![=]>()?;
+            let eq = input.parse::<Token![=]>()?;
+            if input.is_empty() || input.peek(Token![,]) {
+                return Err(syn::Error::new_spanned(
+                    eq,
+                    format!("`{key} =` needs a value after `=`"),
+                ));
+            }
             if input.peek(Lit) {
                 ArgValue::Lit(input.parse()?)
             } else {

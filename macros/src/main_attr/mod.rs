@@ -15,10 +15,10 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
     let parsed_item = match syn::parse2::<ItemFn>(item.clone()) {
         Ok(item) => item,
         Err(_) => {
-            errors.push(syn::Error::new(
-                proc_macro2::Span::call_site(),
+            errors.error(
+                &item,
                 "#[otel::main] goes on a function, such as `fn main()` or `async fn main()`",
-            ));
+            );
             return errors.with_item(item);
         }
     };

@@ -6,17 +6,17 @@ use crate::item::ItemFn;
 use super::parse::MainArgs;
 
 pub(super) fn check(args: &MainArgs, item: &ItemFn, errors: &mut Errors) {
-    if let (Some(sampler), Some(ratio)) = (&args.sampler, &args.sample_ratio) {
-        if !matches!(sampler.value, "traceidratio" | "parentbased_traceidratio") {
-            errors.push(syn::Error::new(
-                ratio.span,
-                format!(
-                    "`sample_ratio` has no effect with sampler \"{}\"; use sampler = \
+    if let (Some(sampler), Some(ratio)) = (&args.sampler, &args.sample_ratio)
+        && !matches!(sampler.value, "traceidratio" | "parentbased_traceidratio")
+    {
+        errors.push(syn::Error::new(
+            ratio.span,
+            format!(
+                "`sample_ratio` has no effect with sampler \"{}\"; use sampler = \
                      \"parentbased_traceidratio\" or \"traceidratio\", or leave `sampler` out",
-                    sampler.value
-                ),
-            ));
-        }
+                sampler.value
+            ),
+        ));
     }
     let sig = &item.sig;
     if !sig.inputs.is_empty() {

@@ -391,13 +391,13 @@ fn resolve_endpoint(
             rejected.push((signal_var, raw));
         }
     }
-    if found.is_none() {
-        if let Some(raw) = env.raw(&generic_var) {
-            if valid_url(&with_scheme(&raw, insecure)) {
-                found = Some(Resolved::new(for_signal(&raw), Source::Env(generic_var)));
-            } else {
-                rejected.push((generic_var, raw));
-            }
+    if found.is_none()
+        && let Some(raw) = env.raw(&generic_var)
+    {
+        if valid_url(&with_scheme(&raw, insecure)) {
+            found = Some(Resolved::new(for_signal(&raw), Source::Env(generic_var)));
+        } else {
+            rejected.push((generic_var, raw));
         }
     }
     let resolved = found.unwrap_or(fallback);

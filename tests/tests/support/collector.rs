@@ -113,10 +113,10 @@ impl Drop for Collector {
         let _ = self.child.kill();
         let _ = self.child.wait();
         // Keep the collector's files when the test failed: they are the evidence.
-        if !std::thread::panicking() {
-            if let Some(dir) = self.output.parent() {
-                let _ = std::fs::remove_dir_all(dir);
-            }
+        if !std::thread::panicking()
+            && let Some(dir) = self.output.parent()
+        {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -53,10 +53,8 @@ impl SpanExporter for ConsoleSpanExporter {
                     span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
                 let spans = pending.entry(trace_id).or_default();
                 spans.push(span);
-                if is_local_root {
-                    if let Some(spans) = pending.remove(&trace_id) {
-                        ready.push(spans);
-                    }
+                if is_local_root && let Some(spans) = pending.remove(&trace_id) {
+                    ready.push(spans);
                 }
             }
         }

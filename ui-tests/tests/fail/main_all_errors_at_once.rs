@@ -1,0 +1,2 @@
+#[otel::main(servce = "a", protocol = "http", timeout = "soon")]
+fn main() {}

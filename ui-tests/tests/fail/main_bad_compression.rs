@@ -1,0 +1,2 @@
+#[otel::main(compression = "zip")]
+fn main() {}

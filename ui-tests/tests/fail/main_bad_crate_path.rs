@@ -1,0 +1,2 @@
+#[otel::main(crate = "not a path")]
+fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main(timeout = "5")]
+fn main() {}

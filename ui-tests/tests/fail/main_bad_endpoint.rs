@@ -1,0 +1,2 @@
+#[otel::main(endpoint = "localhost:4317")]
+fn main() {}

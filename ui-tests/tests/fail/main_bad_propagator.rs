@@ -1,0 +1,2 @@
+#[otel::main(propagators = "tracecontext,b3")]
+fn main() {}

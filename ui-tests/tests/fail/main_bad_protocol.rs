@@ -1,0 +1,2 @@
+#[otel::main(protocol = "http")]
+fn main() {}

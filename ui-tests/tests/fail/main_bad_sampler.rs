@@ -1,0 +1,2 @@
+#[otel::main(sampler = "always")]
+fn main() {}

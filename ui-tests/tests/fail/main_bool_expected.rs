@@ -1,0 +1,2 @@
+#[otel::main(flush_on_signal = "yes")]
+fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main]
+const fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main(service = "a", service = "b")]
+fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main(traces = "otlp,")]
+fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main(metrics = "otlp,otlp")]
+fn main() {}

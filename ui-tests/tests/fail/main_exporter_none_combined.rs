@@ -1,0 +1,2 @@
+#[otel::main(logs = "otlp,none")]
+fn main() {}

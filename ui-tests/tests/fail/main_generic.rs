@@ -1,0 +1,2 @@
+#[otel::main]
+fn main<T>() {}

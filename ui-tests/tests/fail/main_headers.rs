@@ -1,0 +1,2 @@
+#[otel::main(headers = "api-key=secret")]
+fn main() {}

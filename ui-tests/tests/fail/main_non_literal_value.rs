@@ -1,0 +1,4 @@
+const NAME: &str = "checkout";
+
+#[otel::main(service = NAME)]
+fn main() {}

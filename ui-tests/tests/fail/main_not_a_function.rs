@@ -1,0 +1,4 @@
+#[otel::main]
+struct App;
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main(profiler = "pyroscope")]
+fn main() {}

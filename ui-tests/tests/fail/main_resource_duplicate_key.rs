@@ -1,0 +1,2 @@
+#[otel::main(resource(team = "a", team = "b"))]
+fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main(resource("" = "x"))]
+fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main(resource = "team=payments")]
+fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main(resource(replicas = 3))]
+fn main() {}

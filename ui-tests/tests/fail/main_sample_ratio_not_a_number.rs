@@ -1,0 +1,2 @@
+#[otel::main(sample_ratio = "0.5")]
+fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main(sample_ratio = 1.5)]
+fn main() {}

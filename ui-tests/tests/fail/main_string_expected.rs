@@ -1,0 +1,2 @@
+#[otel::main(service = 42)]
+fn main() {}

@@ -1,0 +1,2 @@
+#[otel::main(servce = "checkout")]
+fn main() {}

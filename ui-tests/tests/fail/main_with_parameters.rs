@@ -1,0 +1,4 @@
+#[otel::main]
+fn main(args: Vec<String>) {
+    let _ = args;
+}

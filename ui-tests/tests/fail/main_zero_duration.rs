@@ -1,0 +1,2 @@
+#[otel::main(shutdown_timeout = "0s")]
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::main(traces = "none", metrics = "none", logs = "none")]
+fn main() -> Result<(), std::io::Error> {
+    Ok(())
+}

@@ -1,0 +1,2 @@
+#[otel::main(traces = "none", metrics = "none", logs = "none")]
+fn main() {}
