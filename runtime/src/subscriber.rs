@@ -25,7 +25,12 @@ const EXPORT_PATH_TARGETS: &[&str] = &[
 ];
 
 fn is_export_path(metadata: &Metadata<'_>) -> bool {
-    let target = metadata.target();
+    is_export_path_target(metadata.target())
+}
+
+/// Whether `target` is one of [`EXPORT_PATH_TARGETS`] or a module of it (a whole crate-name
+/// match: `hyper_util` is hyper's, `hyperion` is not).
+fn is_export_path_target(target: &str) -> bool {
     EXPORT_PATH_TARGETS.iter().any(|prefix| {
         target.starts_with(prefix)
             && target[prefix.len()..]
@@ -132,15 +137,7 @@ fn warn_once_keyed(key: &str, message: &str) {
 mod tests {
     #[test]
     fn export_path_targets_match_whole_crate_names() {
-        let matches = |target: &'static str| {
-            super::EXPORT_PATH_TARGETS.iter().any(|prefix| {
-                target.starts_with(prefix)
-                    && target[prefix.len()..]
-                        .chars()
-                        .next()
-                        .is_none_or(|c| matches!(c, ':' | '_' | '-'))
-            })
-        };
+        let matches = super::is_export_path_target;
         assert!(matches("opentelemetry_sdk"));
         assert!(matches("opentelemetry-otlp"));
         assert!(matches("h2::codec"));

@@ -83,7 +83,9 @@ pub fn end(ending: Ending) -> anyhow::Result<()> {
             tracing::error!("about to fail");
             Err(anyhow::anyhow!("the workload failed on purpose"))
         }
-        Ending::Panic => panic!("the workload panicked on purpose"),
+        Ending::Panic => global::tracer("otel-tests").in_span("e2e.panicking", |_| {
+            panic!("the workload panicked on purpose");
+        }),
         Ending::Exit => otel::exit(3),
         Ending::AwaitSignal => {
             println!("ready");

@@ -102,6 +102,24 @@ fn assert_delivered(collector: &Collector, run: &Run, flavour: &str, context: &s
     );
 }
 
+/// The panic hook recorded the panic on the span that was current when it happened.
+fn assert_panic_recorded(collector: &Collector) {
+    let output = collector.wait_for(Duration::from_secs(10), |out| out.contains("e2e.panicking"));
+    let spans = received::spans(&output);
+    let span = spans
+        .iter()
+        .find(|s| s.name == "e2e.panicking")
+        .unwrap_or_else(|| panic!("the panicking span was not delivered:\n{output}"));
+    assert_eq!(span.status, "STATUS_CODE_ERROR", "{output}");
+    assert!(span.text.contains("-> Name: exception"), "{output}");
+    assert!(span.text.contains("exception.type: Str(panic)"), "{output}");
+    assert!(
+        span.text
+            .contains("exception.message: Str(the workload panicked on purpose)"),
+        "{output}"
+    );
+}
+
 macro_rules! per_program {
     ($($test:ident => $flavour:literal,)+) => {$(
         mod $test {
@@ -130,6 +148,9 @@ macro_rules! per_program {
                     let run = program::run(binary(), &env(&endpoint, "grpc", ending));
                     assert_eq!(run.code, Some(code), "exit status after {ending}: {run:#?}");
                     assert_delivered(&collector, &run, $flavour, &format!("ending {ending}"));
+                    if ending == "panic" {
+                        assert_panic_recorded(&collector);
+                    }
                 }
             }
 

@@ -20,88 +20,76 @@ pub struct LogRecord {
     pub text: String,
 }
 
-fn field(line: &str, name: &str) -> Option<String> {
-    let rest = line.trim_start().strip_prefix(name)?;
-    let rest = rest.trim_start().strip_prefix(':')?;
-    Some(rest.trim().to_owned())
+/// Lines that end any record block.
+const SECTION_STARTS: &[&str] = &[
+    "Resource",
+    "ScopeSpans",
+    "ScopeLogs",
+    "ScopeMetrics",
+    "Metric #",
+    "Span #",
+    "LogRecord #",
+];
+
+/// The text of every block that starts with a line beginning `start`.
+fn blocks(output: &str, start: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in output.lines() {
+        let trimmed = line.trim_start();
+        if SECTION_STARTS.iter().any(|s| trimmed.starts_with(s)) {
+            blocks.extend(current.take());
+            if trimmed.starts_with(start) {
+                current = Some(String::new());
+            }
+            continue;
+        }
+        if let Some(block) = current.as_mut() {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    blocks.extend(current);
+    blocks
+}
+
+/// The first `name : value` field of a block.
+fn field(block: &str, name: &str) -> String {
+    block
+        .lines()
+        .find_map(|line| {
+            let rest = line.trim_start().strip_prefix(name)?;
+            Some(rest.trim_start().strip_prefix(':')?.trim().to_owned())
+        })
+        .unwrap_or_default()
 }
 
 /// Every span in the output.
 pub fn spans(output: &str) -> Vec<Span> {
-    let mut spans = Vec::new();
-    let mut current: Option<Span> = None;
-    for line in output.lines() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("Span #") {
-            spans.extend(current.take());
-            current = Some(Span::default());
-            continue;
-        }
-        if trimmed.starts_with("ScopeSpans")
-            || trimmed.starts_with("Resource")
-            || trimmed.starts_with("LogRecord")
-            || trimmed.starts_with("Metric #")
-        {
-            spans.extend(current.take());
-            continue;
-        }
-        let Some(span) = current.as_mut() else {
-            continue;
-        };
-        span.text.push_str(line);
-        span.text.push('\n');
-        if let Some(v) = field(line, "Trace ID") {
-            span.trace_id = v;
-        } else if let Some(v) = field(line, "Parent ID") {
-            span.parent_id = v;
-        } else if let Some(v) = field(line, "ID") {
-            span.id = v;
-        } else if let Some(v) = field(line, "Name") {
-            if span.name.is_empty() {
-                span.name = v;
-            }
-        } else if let Some(v) = field(line, "Status code") {
-            span.status = v;
-        }
-    }
-    spans.extend(current);
-    spans
+    blocks(output, "Span #")
+        .into_iter()
+        .map(|text| Span {
+            trace_id: field(&text, "Trace ID"),
+            parent_id: field(&text, "Parent ID"),
+            id: field(&text, "ID"),
+            name: field(&text, "Name"),
+            status: field(&text, "Status code"),
+            text,
+        })
+        .collect()
 }
 
 /// Every log record in the output.
 pub fn logs(output: &str) -> Vec<LogRecord> {
-    let mut logs = Vec::new();
-    let mut current: Option<LogRecord> = None;
-    for line in output.lines() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("LogRecord #") {
-            logs.extend(current.take());
-            current = Some(LogRecord::default());
-            continue;
-        }
-        if trimmed.starts_with("Resource")
-            || trimmed.starts_with("ScopeLogs")
-            || trimmed.starts_with("ScopeSpans")
-            || trimmed.starts_with("Metric #")
-        {
-            logs.extend(current.take());
-            continue;
-        }
-        let Some(log) = current.as_mut() else {
-            continue;
-        };
-        log.text.push_str(line);
-        log.text.push('\n');
-        if let Some(v) = field(line, "Body") {
-            log.body = v;
-        } else if let Some(v) = field(line, "Trace ID") {
-            log.trace_id = v;
-        } else if let Some(v) = field(line, "Span ID") {
-            log.span_id = v;
-        }
-    }
-    logs.extend(current);
-    logs
+    blocks(output, "LogRecord #")
+        .into_iter()
+        .map(|text| LogRecord {
+            body: field(&text, "Body"),
+            trace_id: field(&text, "Trace ID"),
+            span_id: field(&text, "Span ID"),
+            text,
+        })
+        .collect()
 }
 
 /// The span called `name` in trace `trace_id`.
