@@ -244,3 +244,79 @@ fn debug_log_level_reports_every_value_with_its_source_and_masks_headers() {
         "{report}"
     );
 }
+
+#[test]
+fn gzip_compression_is_delivered() {
+    for protocol in ["grpc", "http/protobuf", "http/json"] {
+        let collector = Collector::start();
+        let endpoint = collector.endpoint(protocol);
+        let run = program::run(
+            SYNC,
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ],
+        );
+        assert_eq!(run.code, Some(0), "{run:#?}");
+        let trace_id = run.printed("trace_id");
+        let output = collector.wait_for(Duration::from_secs(10), |out| {
+            received::logs(out).iter().any(|l| l.trace_id == trace_id)
+        });
+        assert!(
+            received::span(&received::spans(&output), &trace_id, "e2e.api.outer").is_some(),
+            "{protocol} with gzip: {output}"
+        );
+    }
+}
+
+#[test]
+fn the_export_stack_never_feeds_back_into_the_pipeline() {
+    for protocol in ["grpc", "http/protobuf"] {
+        let collector = Collector::start();
+        let endpoint = collector.endpoint(protocol);
+        // With everything enabled, tonic, hyper, h2 and the SDK itself emit `tracing` events and
+        // spans while exporting; none of them may become telemetry.
+        let run = program::run(
+            SYNC,
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("RUST_LOG", "trace"),
+                ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+                ("OTEL_BLRP_SCHEDULE_DELAY", "10"),
+            ],
+        );
+        assert_eq!(run.code, Some(0), "{run:#?}");
+        let output = collector.wait_for(Duration::from_secs(10), |out| {
+            out.contains("e2e log inside spans") && out.contains("e2e.workload.runs")
+        });
+        // Log records are scoped by their `tracing` target; bridged spans carry it as `target`.
+        let origins: Vec<&str> = output
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("InstrumentationScope ")
+                    .or_else(|| l.strip_prefix("-> target: Str(")?.strip_suffix(')'))
+            })
+            .map(str::trim)
+            .collect();
+        assert!(origins.contains(&"otel_tests"), "{output}");
+        for origin in origins {
+            for stack in [
+                "opentelemetry",
+                "tonic",
+                "h2",
+                "hyper",
+                "tower",
+                "reqwest",
+                "rustls",
+            ] {
+                assert!(
+                    !origin.starts_with(stack),
+                    "{protocol}: telemetry from the export stack ({origin}) was exported:\n{output}"
+                );
+            }
+        }
+    }
+}
