@@ -74,7 +74,6 @@ fn shut_down(pipelines: Pipelines) {
             Err(error) => warn_once(&format!("could not flush {name}: {error}")),
         }
     };
-    // Logs and metrics first in spirit, but all at once in practice: one deadline for all.
     if let Some(tracer) = tracer {
         spawn(
             "traces",

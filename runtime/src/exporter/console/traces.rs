@@ -34,6 +34,10 @@ const HIDDEN_EVENT_ATTRIBUTES: &[&str] = &[
     "target",
 ];
 
+/// How many unfinished traces the console keeps before printing them as they are: a root
+/// that never ends (a span around a whole server loop) must not hold memory forever.
+const MAX_PENDING_TRACES: usize = 1024;
+
 /// Buffers the spans of each trace until its local root ends, then prints the tree.
 ///
 /// Used behind a simple (synchronous) processor so the tree appears as soon as the work ends.
@@ -56,6 +60,9 @@ impl SpanExporter for ConsoleSpanExporter {
                 if is_local_root && let Some(spans) = pending.remove(&trace_id) {
                     ready.push(spans);
                 }
+            }
+            if pending.len() > MAX_PENDING_TRACES {
+                ready.extend(pending.drain().map(|(_, spans)| spans));
             }
         }
         for spans in ready {
