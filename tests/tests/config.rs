@@ -15,12 +15,11 @@ const SYNC: &str = env!("CARGO_BIN_EXE_e2e_sync");
 #[test]
 fn environment_overrides_the_attribute() {
     let collector = Collector::start();
-    let endpoint = collector.endpoint("grpc");
-    let run = program::run(
+    let run = program::run_against(
+        &collector,
+        "grpc",
         SYNC,
         &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
             // The attribute says service = "e2e-sync", version = "9.9.9".
             ("OTEL_SERVICE_NAME", "renamed-by-env"),
             (
@@ -153,15 +152,7 @@ fn every_invalid_value_warns_once_naming_the_variable_and_the_fallback() {
 #[test]
 fn sdk_disabled_sends_nothing() {
     let collector = Collector::start();
-    let endpoint = collector.endpoint("grpc");
-    let run = program::run(
-        SYNC,
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-            ("OTEL_SDK_DISABLED", "true"),
-        ],
-    );
+    let run = program::run_against(&collector, "grpc", SYNC, &[("OTEL_SDK_DISABLED", "true")]);
     assert_eq!(run.code, Some(0), "{run:#?}");
     assert_eq!(
         run.printed("trace_id"),
@@ -249,14 +240,11 @@ fn debug_log_level_reports_every_value_with_its_source_and_masks_headers() {
 fn gzip_compression_is_delivered() {
     for protocol in ["grpc", "http/protobuf", "http/json"] {
         let collector = Collector::start();
-        let endpoint = collector.endpoint(protocol);
-        let run = program::run(
+        let run = program::run_against(
+            &collector,
+            protocol,
             SYNC,
-            &[
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-                ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
-            ],
+            &[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")],
         );
         assert_eq!(run.code, Some(0), "{run:#?}");
         let trace_id = run.printed("trace_id");
@@ -274,14 +262,13 @@ fn gzip_compression_is_delivered() {
 fn the_export_stack_never_feeds_back_into_the_pipeline() {
     for protocol in ["grpc", "http/protobuf"] {
         let collector = Collector::start();
-        let endpoint = collector.endpoint(protocol);
         // With everything enabled, tonic, hyper, h2 and the SDK itself emit `tracing` events and
         // spans while exporting; none of them may become telemetry.
-        let run = program::run(
+        let run = program::run_against(
+            &collector,
+            protocol,
             SYNC,
             &[
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
                 ("RUST_LOG", "trace"),
                 ("OTEL_BSP_SCHEDULE_DELAY", "10"),
                 ("OTEL_BLRP_SCHEDULE_DELAY", "10"),

@@ -133,8 +133,7 @@ macro_rules! per_program {
             fn exports_all_signals_over_every_protocol() {
                 for protocol in PROTOCOLS {
                     let collector = Collector::start();
-                    let endpoint = collector.endpoint(protocol);
-                    let run = program::run(binary(), &env(&endpoint, protocol, "return"));
+                    let run = program::run_against(&collector, protocol, binary(), &[("OTEL_TEST_EXIT", "return")]);
                     assert_eq!(run.code, Some(0), "{run:#?}");
                     assert_delivered(&collector, &run, $flavour, &format!("protocol {protocol}"));
                 }
@@ -144,8 +143,7 @@ macro_rules! per_program {
             fn delivers_the_last_spans_on_err_panic_and_exit() {
                 for (ending, code) in [("error", 1), ("panic", 101), ("exit", 3)] {
                     let collector = Collector::start();
-                    let endpoint = collector.endpoint("grpc");
-                    let run = program::run(binary(), &env(&endpoint, "grpc", ending));
+                    let run = program::run_against(&collector, "grpc", binary(), &[("OTEL_TEST_EXIT", ending)]);
                     assert_eq!(run.code, Some(code), "exit status after {ending}: {run:#?}");
                     assert_delivered(&collector, &run, $flavour, &format!("ending {ending}"));
                     if ending == "panic" {

@@ -46,6 +46,22 @@ pub fn run(binary: &str, env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// Runs `binary` exporting to `collector` over `protocol`, with `env` on top.
+pub fn run_against(
+    collector: &super::collector::Collector,
+    protocol: &str,
+    binary: &str,
+    env: &[(&str, &str)],
+) -> Run {
+    let endpoint = collector.endpoint(protocol);
+    let mut all = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+    ];
+    all.extend_from_slice(env);
+    run(binary, &all)
+}
+
 /// The command, with every inherited `OTEL_*`/`RUST_LOG` variable removed so the developer's
 /// shell cannot change a test's outcome.
 pub fn command(binary: &str, env: &[(&str, &str)]) -> Command {
