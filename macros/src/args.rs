@@ -56,6 +56,51 @@ impl Parse for Arg {
     }
 }
 
+/// One argument of an attribute whose values are expressions (`#[otel::span]`).
+pub(crate) struct ExprArg {
+    pub(crate) key: Ident,
+    pub(crate) value: ExprArgValue,
+}
+
+pub(crate) enum ExprArgValue {
+    /// `key` alone.
+    Flag,
+    /// `key = <expression>`.
+    Expr(syn::Expr),
+    /// `key(...)`, the parenthesised tokens.
+    List(TokenStream),
+}
+
+impl Parse for ExprArg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key = input.call(Ident::parse_any)?;
+        let value = if input.peek(Token![=]) {
+            let eq = input.parse::<Token![=]>()?;
+            if input.is_empty() || input.peek(Token![,]) {
+                return Err(syn::Error::new_spanned(
+                    eq,
+                    format!("`{key} =` needs a value after `=`"),
+                ));
+            }
+            ExprArgValue::Expr(input.parse()?)
+        } else if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            ExprArgValue::List(content.parse()?)
+        } else {
+            ExprArgValue::Flag
+        };
+        Ok(Self { key, value })
+    }
+}
+
+/// Parses comma-separated arguments whose values are expressions.
+pub(crate) fn parse_expr_args(tokens: TokenStream) -> syn::Result<Vec<ExprArg>> {
+    Punctuated::<ExprArg, Token![,]>::parse_terminated
+        .parse2(tokens)
+        .map(|args| args.into_iter().collect())
+}
+
 /// Parses the comma-separated arguments of an attribute.
 pub(crate) fn parse_args(tokens: TokenStream) -> syn::Result<Vec<Arg>> {
     Punctuated::<Arg, Token![,]>::parse_terminated

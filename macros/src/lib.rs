@@ -1,4 +1,5 @@
-//! Procedural macros of the `otel` crate. Depend on `otel` and use them as `#[otel::main]`;
+//! Procedural macros of the `otel` crate. Depend on `otel` and use them as `#[otel::main]` and
+//! `#[otel::span]`;
 //! the documentation lives there.
 //!
 //! Each macro runs three visible phases: `parse` (tokens into typed arguments, every error on
@@ -11,6 +12,7 @@ mod args;
 mod diag;
 mod item;
 mod main_attr;
+mod span_attr;
 
 use proc_macro::TokenStream;
 
@@ -18,4 +20,10 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     main_attr::entry(args.into(), item.into()).into()
+}
+
+/// Records each call of a function as a span; see the `otel` crate.
+#[proc_macro_attribute]
+pub fn span(args: TokenStream, item: TokenStream) -> TokenStream {
+    span_attr::entry(args.into(), item.into()).into()
 }

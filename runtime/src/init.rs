@@ -6,7 +6,9 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::config::{Config, Propagator, Settings};
 use crate::diagnostics::warn_once;
 use crate::guard::{self, Pipelines, ShutdownGuard};
-use crate::{logs, metrics, panic_hook, resource, signals, subscriber, traces};
+use crate::span::outcome::ExceptionSignal;
+use crate::span::sampling::Sampling;
+use crate::{logs, metrics, panic_hook, resource, signals, span, subscriber, traces};
 
 /// Resolves `config` against the process environment and installs everything.
 pub(crate) fn install(config: Config) -> ShutdownGuard {
@@ -28,6 +30,14 @@ pub(crate) fn install(config: Config) -> ShutdownGuard {
 
     if let Some(tracer) = &tracer {
         opentelemetry::global::set_tracer_provider(tracer.clone());
+        let exceptions =
+            ExceptionSignal::parse(std::env::var(ExceptionSignal::VARIABLE).ok().as_deref());
+        span::backend::install(
+            tracer.clone(),
+            Sampling::of(settings.sampler.value),
+            exceptions,
+            logger.as_ref(),
+        );
     }
     if let Some(meter) = &meter {
         opentelemetry::global::set_meter_provider(meter.clone());

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+pub mod current_span;
 mod diagnostics;
 mod exporter;
 mod guard;
@@ -38,7 +39,9 @@ mod metrics;
 mod panic_hook;
 mod resource;
 mod signals;
+mod span;
 mod subscriber;
+pub mod testing;
 mod traces;
 
 #[doc(hidden)]
@@ -47,7 +50,7 @@ pub mod __private;
 
 pub use config::{Compression, Config, Exporter, Propagator, Protocol, SamplerKind};
 pub use guard::{ShutdownGuard, exit};
-pub use otel_macros::main;
+pub use otel_macros::{main, span};
 
 /// The OpenTelemetry API this crate is built on, for what the macros do not cover (custom
 /// instruments, manual spans, propagation).

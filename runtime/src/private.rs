@@ -2,12 +2,35 @@
 
 pub use crate::config::{Compression, Config, Exporter, Propagator, Protocol, SamplerKind};
 pub use crate::guard::ShutdownGuard;
+pub use crate::span::attributes::{attribute, attribute_debug, attribute_display};
+pub use crate::span::outcome::{Outcome, Returned, error_counts};
+pub use crate::span::{InstrumentedFuture, SpanGuard, SpanSite};
+pub use opentelemetry::trace::SpanKind;
+pub use opentelemetry::{Context, KeyValue};
 pub use tokio;
+
+/// The traits an expansion brings into scope (`use recorders::*`) so that method resolution
+/// picks the right recording for the return type.
+pub mod recorders {
+    #[cfg(feature = "anyhow")]
+    pub use crate::span::outcome::RecordAnyhow;
+    pub use crate::span::outcome::{
+        RecordBoxedError, RecordDebug, RecordDisplay, RecordNothing, RecordOpaqueError,
+        RecordReturned, RecordReturnedOk, RecordStdError,
+    };
+}
 
 /// `let __otel_guard = init(config);` at the top of an annotated `main`.
 #[inline]
 pub fn init(config: Config) -> ShutdownGuard {
     config.init()
+}
+
+/// Runs a body as a closure, so its `return`s and `?`s come back here. Taking `FnOnce` makes
+/// the closure `FnOnce`, which lets it return borrows of what it captured (`&mut self.x`).
+#[inline(always)]
+pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
+    body()
 }
 
 /// Runs an `async fn main` body when no runtime attribute is present: a multi-thread tokio

@@ -1,0 +1,37 @@
+//! `#[otel::span]`: a span around a function, with its errors, panics and async lifetime.
+
+mod expand;
+mod parse;
+mod validate;
+
+use proc_macro2::TokenStream;
+
+use crate::diag::Errors;
+use crate::item::ItemFn;
+
+/// parse → validate → expand; on any error, every error next to the unchanged item.
+pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let parsed_item = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            errors.error(&item, not_a_function(&item));
+            return errors.with_item(item);
+        }
+    };
+    let args = parse::SpanArgs::parse(args, &mut errors);
+    validate::check(&args, &parsed_item, &mut errors);
+    if !errors.is_empty() {
+        return errors.with_item(item);
+    }
+    expand::expand(&args, parsed_item)
+}
+
+fn not_a_function(item: &TokenStream) -> &'static str {
+    if syn::parse2::<syn::TraitItemFn>(item.clone()).is_ok_and(|f| f.default.is_none()) {
+        "#[otel::span] needs a function body: put it on the fn in each `impl`, or on a \
+         default body in the trait"
+    } else {
+        "#[otel::span] goes on a function: a free fn, a method, or a trait fn with a body"
+    }
+}

@@ -1,0 +1,322 @@
+//! Tokens into typed `#[otel::span]` arguments; each bad value is an error on its token.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream, Parser as _};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned as _;
+use syn::{Expr, Ident, Lit, LitStr, Token};
+
+use crate::args::{self, ExprArg, ExprArgValue, KeyGuard};
+use crate::diag::Errors;
+
+/// Every key `#[otel::span]` accepts.
+const KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "attributes",
+    "root",
+    "error_if",
+    "ret",
+    "crate",
+];
+
+/// `(spelling, variant of opentelemetry::trace::SpanKind)`.
+const KINDS: &[(&str, &str)] = &[
+    ("internal", "Internal"),
+    ("server", "Server"),
+    ("client", "Client"),
+    ("producer", "Producer"),
+    ("consumer", "Consumer"),
+];
+
+/// `tracing::instrument` keys, answered with what to write here instead.
+const FROM_TRACING: &[(&str, &str)] = &[
+    (
+        "fields",
+        "`fields(...)` is spelled `attributes(...)` here: `attributes(user.id = id)`",
+    ),
+    (
+        "skip",
+        "arguments are never recorded unless named, so there is nothing to skip: name the \
+         ones to record in `attributes(...)`",
+    ),
+    (
+        "skip_all",
+        "arguments are never recorded unless named, so there is nothing to skip: name the \
+         ones to record in `attributes(...)`",
+    ),
+    (
+        "err",
+        "a returned `Err` is always recorded (status, `error.type`, `exception` event); use \
+         `error_if = <fn(&E) -> bool>` to choose which errors count",
+    ),
+    (
+        "level",
+        "OpenTelemetry spans have no level; filter with a sampler instead",
+    ),
+    (
+        "parent",
+        "the parent is always the current span; use `root` to start a new trace instead",
+    ),
+    (
+        "target",
+        "the span's scope is the crate name; there is no target",
+    ),
+];
+
+/// The typed arguments. Only well-formed values get here; bad ones became errors.
+#[derive(Default)]
+pub(super) struct SpanArgs {
+    pub(super) name: Option<LitStr>,
+    /// The `SpanKind` variant, with the span of the word written.
+    pub(super) kind: Option<(&'static str, Span)>,
+    pub(super) attributes: Vec<Field>,
+    pub(super) root: Option<Ident>,
+    pub(super) error_if: Option<(Ident, Expr)>,
+    pub(super) ret: Option<Ident>,
+    pub(super) krate: Option<syn::Path>,
+}
+
+/// One `attributes(...)` entry.
+pub(super) struct Field {
+    pub(super) key: String,
+    pub(super) key_span: Span,
+    pub(super) value: FieldValue,
+}
+
+pub(super) enum FieldValue {
+    /// `key = expr`.
+    Plain(Expr),
+    /// `key = %expr`.
+    Display(Expr),
+    /// `key = ?expr`.
+    Debug(Expr),
+    /// `arg`: the parameter of that name.
+    Shorthand(Ident),
+}
+
+impl SpanArgs {
+    pub(super) fn parse(tokens: TokenStream, errors: &mut Errors) -> SpanArgs {
+        let mut out = SpanArgs::default();
+        let list = match args::parse_expr_args(tokens) {
+            Ok(list) => list,
+            Err(error) => {
+                errors.push(error);
+                return out;
+            }
+        };
+        let mut guard = KeyGuard::new(KEYS);
+        for arg in list {
+            let name = arg.key.unraw().to_string();
+            if let Some((_, hint)) = FROM_TRACING.iter().find(|(key, _)| *key == name) {
+                errors.error(&arg.key, format!("unknown key `{name}`: {hint}"));
+                continue;
+            }
+            if !guard.admit(&arg.key, errors) {
+                if !KEYS.contains(&name.as_str()) {
+                    errors.push(guard.unknown(&arg.key, "#[otel::span]"));
+                }
+                continue;
+            }
+            if let Err(error) = out.set(&name, arg) {
+                errors.push(error);
+            }
+        }
+        out
+    }
+
+    fn set(&mut self, name: &str, arg: ExprArg) -> syn::Result<()> {
+        match name {
+            "name" => self.name = Some(name_value(&arg)?),
+            "kind" => self.kind = Some(kind(&arg)?),
+            "attributes" => self.attributes = attributes(&arg)?,
+            "root" => self.root = Some(flag(arg)?),
+            "ret" => self.ret = Some(flag(arg)?),
+            "error_if" => match arg.value {
+                ExprArgValue::Expr(expr) => self.error_if = Some((arg.key, expr)),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        &arg.key,
+                        "`error_if` expects a function of the error, such as \
+                         `error_if = |e: &MyError| !e.is_not_found()`",
+                    ));
+                }
+            },
+            "crate" => self.krate = Some(path(&arg)?),
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &arg.key,
+                    "internal error in otel-macros: key accepted but not handled",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn string(arg: &ExprArg, example: &str) -> syn::Result<LitStr> {
+    match &arg.value {
+        ExprArgValue::Expr(Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        })) => Ok(lit.clone()),
+        ExprArgValue::Expr(expr) => Err(syn::Error::new_spanned(
+            expr,
+            format!("`{}` takes a string literal, such as {example}", arg.key),
+        )),
+        _ => Err(syn::Error::new_spanned(
+            &arg.key,
+            format!("`{}` takes a string literal, such as {example}", arg.key),
+        )),
+    }
+}
+
+fn name_value(arg: &ExprArg) -> syn::Result<LitStr> {
+    let lit = string(arg, "`name = \"checkout\"`")?;
+    if lit.value().trim().is_empty() {
+        return Err(syn::Error::new(lit.span(), "the span name cannot be empty"));
+    }
+    Ok(lit)
+}
+
+fn kind(arg: &ExprArg) -> syn::Result<(&'static str, Span)> {
+    let choices = || {
+        KINDS
+            .iter()
+            .map(|(k, _)| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ExprArgValue::Expr(expr) = &arg.value else {
+        return Err(syn::Error::new_spanned(
+            &arg.key,
+            format!("`kind` takes one of {}, such as `kind = server`", choices()),
+        ));
+    };
+    let word = match expr {
+        Expr::Path(path) if path.qself.is_none() => path.path.get_ident().cloned(),
+        _ => None,
+    };
+    let Some(word) = word else {
+        let hint = match expr {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => format!("; write it without quotes: `kind = {}`", lit.value()),
+            _ => String::new(),
+        };
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!("`kind` takes one of {}{hint}", choices()),
+        ));
+    };
+    let given = word.to_string();
+    match KINDS.iter().find(|(spelling, _)| *spelling == given) {
+        Some((_, variant)) => Ok((variant, word.span())),
+        None => {
+            let spellings: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+            let hint = args::nearest(&given, &spellings)
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            Err(syn::Error::new_spanned(
+                word,
+                format!(
+                    "unknown span kind `{given}`{hint}\nthe span kinds are: {}",
+                    choices()
+                ),
+            ))
+        }
+    }
+}
+
+fn flag(arg: ExprArg) -> syn::Result<Ident> {
+    match arg.value {
+        ExprArgValue::Flag => Ok(arg.key),
+        _ => Err(syn::Error::new_spanned(
+            &arg.key,
+            format!("`{}` takes no value: write `{}` alone", arg.key, arg.key),
+        )),
+    }
+}
+
+fn path(arg: &ExprArg) -> syn::Result<syn::Path> {
+    let lit = string(arg, "`crate = \"::otel\"`")?;
+    lit.parse::<syn::Path>().map_err(|_| {
+        syn::Error::new(
+            lit.span(),
+            "`crate` expects the path the otel crate is reachable at, such as \"::otel\" or \
+             \"my_crate::otel\"",
+        )
+    })
+}
+
+/// `attributes(a.b = expr, "c.d" = %expr, e = ?expr, arg)`.
+fn attributes(arg: &ExprArg) -> syn::Result<Vec<Field>> {
+    let ExprArgValue::List(tokens) = &arg.value else {
+        return Err(syn::Error::new_spanned(
+            &arg.key,
+            "`attributes` expects a list, such as `attributes(order.id = id, user)`",
+        ));
+    };
+    let entries = Punctuated::<Field, Token![,]>::parse_terminated.parse2(tokens.clone())?;
+    Ok(entries.into_iter().collect())
+}
+
+impl Parse for Field {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let (key, key_span, single) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            (lit.value(), lit.span(), None)
+        } else {
+            let first = input.call(Ident::parse_any)?;
+            let mut key = first.unraw().to_string();
+            let mut span = first.span();
+            let mut dotted = false;
+            while input.peek(Token![.]) {
+                input.parse::<Token![.]>()?;
+                let segment = input.call(Ident::parse_any)?;
+                key.push('.');
+                key.push_str(&segment.unraw().to_string());
+                span = span.join(segment.span()).unwrap_or(span);
+                dotted = true;
+            }
+            (key, span, (!dotted).then_some(first))
+        };
+        if !input.peek(Token![=]) {
+            return match single {
+                Some(ident) => Ok(Self {
+                    key,
+                    key_span,
+                    value: FieldValue::Shorthand(ident),
+                }),
+                None => Err(syn::Error::new(
+                    key_span,
+                    format!(
+                        "`{key}` needs a value: `{key} = expr`; only a parameter name can stand \
+                         alone"
+                    ),
+                )),
+            };
+        }
+        let eq = input.parse::<Token![=]>()?;
+        if input.is_empty() || input.peek(Token![,]) {
+            return Err(syn::Error::new(
+                eq.span(),
+                format!("`{key} =` needs a value after `=`"),
+            ));
+        }
+        let value = if input.peek(Token![%]) {
+            input.parse::<Token![%]>()?;
+            FieldValue::Display(input.parse()?)
+        } else if input.peek(Token![?]) {
+            input.parse::<Token![?]>()?;
+            FieldValue::Debug(input.parse()?)
+        } else {
+            FieldValue::Plain(input.parse()?)
+        };
+        Ok(Self {
+            key,
+            key_span,
+            value,
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! The installed span backend. A generation number, `0` while nothing is installed, lets every
+//! call site check "recording at all?" with one relaxed atomic load, and notice a newly
+//! installed provider (tests, a second `init`) without being bound to the old one.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry::logs::LoggerProvider as _;
+use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use super::outcome::ExceptionSignal;
+use super::sampling::Sampling;
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+static BACKEND: RwLock<Option<Arc<Backend>>> = RwLock::new(None);
+
+/// What spans are recorded into.
+#[derive(Debug)]
+pub(crate) struct Backend {
+    pub(crate) generation: u64,
+    pub(crate) provider: SdkTracerProvider,
+    pub(crate) sampling: Sampling,
+    pub(crate) exceptions: ExceptionSignal,
+    /// Where exceptions go when `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` asks for log records.
+    pub(crate) exception_logger: Option<SdkLogger>,
+}
+
+/// Makes `provider` the one every call site records into from its next call.
+pub(crate) fn install(
+    provider: SdkTracerProvider,
+    sampling: Sampling,
+    exceptions: ExceptionSignal,
+    logger_provider: Option<&SdkLoggerProvider>,
+) {
+    let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+    let exception_logger = logger_provider
+        .map(|provider| provider.logger_with_scope(InstrumentationScope::builder("otel").build()));
+    let backend = Arc::new(Backend {
+        generation,
+        provider,
+        sampling,
+        exceptions,
+        exception_logger,
+    });
+    *write() = Some(backend);
+    GENERATION.store(generation, Ordering::Release);
+}
+
+/// Stops recording: call sites take the disabled path from their next call.
+pub(crate) fn uninstall() {
+    GENERATION.store(0, Ordering::Release);
+    *write() = None;
+}
+
+/// The installed generation, `0` when spans are off. The disabled path's only cost.
+#[inline(always)]
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(Ordering::Relaxed)
+}
+
+/// The installed backend (read only when a call site refreshes its cache).
+pub(crate) fn current() -> Option<Arc<Backend>> {
+    BACKEND
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+}
+
+fn write() -> std::sync::RwLockWriteGuard<'static, Option<Arc<Backend>>> {
+    BACKEND
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,379 @@
+//! What a call's result does to its span: an `Err` becomes status Error, `error.type` and an
+//! `exception` event (or log record, per `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`).
+//!
+//! The expansion cannot see whether a return type is a `Result` (aliases hide it), so it calls
+//! `(&&&&&&&Outcome(&value)).__otel_record(cx)` and method resolution picks the most capable
+//! impl below ("autoref specialization"): the first receiver type that matches wins.
+
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::error::Error;
+use std::fmt::{Debug, Display, Write as _};
+
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
+use opentelemetry::trace::{Status, TraceContextExt as _};
+use opentelemetry::{Context, KeyValue};
+
+use crate::diagnostics::warn_once;
+
+use super::backend;
+
+/// Where exceptions are reported, from `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExceptionSignal {
+    /// The `exception` span event (unset, the default).
+    SpanEvent,
+    /// `logs`: a log record instead of the span event.
+    Logs,
+    /// `logs/dup`: both.
+    Both,
+}
+
+impl ExceptionSignal {
+    pub(crate) const VARIABLE: &'static str = "OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN";
+
+    /// Parses the variable's comma-separated list; unknown entries are warned about once.
+    pub(crate) fn parse(value: Option<&str>) -> Self {
+        let mut signal = Self::SpanEvent;
+        for entry in value.unwrap_or_default().split(',').map(str::trim) {
+            match entry {
+                "" => {}
+                "logs" if signal == Self::SpanEvent => signal = Self::Logs,
+                "logs" => {}
+                "logs/dup" => signal = Self::Both,
+                other => warn_once(&format!(
+                    "{}: unknown value `{other}` ignored (expected `logs` or `logs/dup`)",
+                    Self::VARIABLE
+                )),
+            }
+        }
+        signal
+    }
+
+    fn span_event(self) -> bool {
+        self != Self::Logs
+    }
+
+    fn log_record(self) -> bool {
+        self != Self::SpanEvent
+    }
+}
+
+/// An error, ready to be recorded.
+#[derive(Debug)]
+pub(crate) struct ErrorReport {
+    pub(crate) type_name: &'static str,
+    pub(crate) message: String,
+    pub(crate) stacktrace: Option<String>,
+}
+
+impl ErrorReport {
+    /// From a `std::error::Error`: its `source()` chain as "Caused by" lines after a backtrace
+    /// captured here, when `RUST_BACKTRACE`/`RUST_LIB_BACKTRACE` allow one.
+    pub(crate) fn from_error(type_name: &'static str, error: &(dyn Error + 'static)) -> Self {
+        Self::with_backtrace(type_name, error, &Backtrace::capture())
+    }
+
+    pub(crate) fn with_backtrace(
+        type_name: &'static str,
+        error: &(dyn Error + 'static),
+        backtrace: &Backtrace,
+    ) -> Self {
+        let mut stacktrace = String::new();
+        if backtrace.status() == BacktraceStatus::Captured {
+            let _ = write!(stacktrace, "{backtrace}");
+        }
+        let mut source = error.source();
+        while let Some(cause) = source {
+            if !stacktrace.is_empty() && !stacktrace.ends_with('\n') {
+                stacktrace.push('\n');
+            }
+            let _ = write!(stacktrace, "Caused by: {cause}");
+            source = cause.source();
+        }
+        Self {
+            type_name,
+            message: error.to_string(),
+            stacktrace: (!stacktrace.is_empty()).then_some(stacktrace),
+        }
+    }
+
+    fn message_only(type_name: &'static str, message: String) -> Self {
+        Self {
+            type_name,
+            message,
+            stacktrace: None,
+        }
+    }
+}
+
+/// Records `report` on the span of `cx`: status Error with the message, `error.type`, and the
+/// exception as a span event and/or a log record.
+#[cold]
+pub(crate) fn record_error(cx: &Context, report: ErrorReport) {
+    let span = cx.span();
+    let signal = backend::current()
+        .map(|backend| backend.exceptions)
+        .unwrap_or(ExceptionSignal::SpanEvent);
+    span.set_attribute(KeyValue::new("error.type", report.type_name));
+    let mut attributes = vec![
+        KeyValue::new("exception.type", report.type_name),
+        KeyValue::new("exception.message", report.message.clone()),
+    ];
+    if let Some(stacktrace) = &report.stacktrace {
+        attributes.push(KeyValue::new("exception.stacktrace", stacktrace.clone()));
+    }
+    if signal.log_record() {
+        emit_log_record(cx, &report);
+    }
+    if signal.span_event() {
+        span.add_event("exception", attributes);
+    }
+    span.set_status(Status::error(report.message));
+}
+
+fn emit_log_record(cx: &Context, report: &ErrorReport) {
+    let Some(backend) = backend::current() else {
+        return;
+    };
+    let Some(logger) = &backend.exception_logger else {
+        return;
+    };
+    let mut record = logger.create_log_record();
+    record.set_event_name("exception");
+    record.set_severity_number(Severity::Error);
+    record.set_severity_text("ERROR");
+    record.set_body(AnyValue::from(report.message.clone()));
+    record.add_attribute("exception.type", report.type_name);
+    record.add_attribute("exception.message", report.message.clone());
+    if let Some(stacktrace) = &report.stacktrace {
+        record.add_attribute("exception.stacktrace", stacktrace.clone());
+    }
+    let span_context = cx.span().span_context().clone();
+    record.set_trace_context(
+        span_context.trace_id(),
+        span_context.span_id(),
+        Some(span_context.trace_flags()),
+    );
+    logger.emit(record);
+}
+
+/// A call's return value, borrowed for recording. Not a public API.
+#[derive(Debug)]
+pub struct Outcome<'a, T>(pub &'a T);
+
+macro_rules! recorder {
+    ($(#[$doc:meta])* $trait:ident) => {
+        $(#[$doc])*
+        #[doc(hidden)]
+        pub trait $trait {
+            fn __otel_record(&self, cx: &Context);
+        }
+    };
+}
+
+recorder!(
+    /// `anyhow::Error`: its own backtrace and context chain.
+    RecordAnyhow
+);
+recorder!(
+    /// `E: std::error::Error`: the source chain and a captured backtrace.
+    RecordStdError
+);
+recorder!(
+    /// `E: AsRef<dyn Error + Send + Sync>` (boxed errors): the source chain.
+    RecordBoxedError
+);
+recorder!(
+    /// `E: Display`: the message.
+    RecordDisplay
+);
+recorder!(
+    /// `E: Debug`: the debug form as the message.
+    RecordDebug
+);
+recorder!(
+    /// Any other `Err`: the type name as the message.
+    RecordOpaqueError
+);
+recorder!(
+    /// Not a `Result`: nothing to record.
+    RecordNothing
+);
+
+#[cfg(feature = "anyhow")]
+impl<T> RecordAnyhow for &&&&&&Outcome<'_, Result<T, anyhow::Error>> {
+    #[inline]
+    fn __otel_record(&self, cx: &Context) {
+        if let Err(error) = self.0 {
+            let error: &(dyn Error + 'static) = error.as_ref();
+            let report =
+                ErrorReport::with_backtrace("anyhow::Error", error, anyhow_backtrace(self.0));
+            record_error(cx, report);
+        }
+    }
+}
+
+#[cfg(feature = "anyhow")]
+fn anyhow_backtrace<T>(result: &Result<T, anyhow::Error>) -> &Backtrace {
+    static DISABLED: Backtrace = Backtrace::disabled();
+    match result {
+        Err(error) => error.backtrace(),
+        Ok(_) => &DISABLED,
+    }
+}
+
+impl<T, E: Error + 'static> RecordStdError for &&&&&Outcome<'_, Result<T, E>> {
+    #[inline]
+    fn __otel_record(&self, cx: &Context) {
+        if let Err(error) = self.0 {
+            record_error(
+                cx,
+                ErrorReport::from_error(std::any::type_name::<E>(), error),
+            );
+        }
+    }
+}
+
+impl<T, E: AsRef<dyn Error + Send + Sync + 'static>> RecordBoxedError
+    for &&&&Outcome<'_, Result<T, E>>
+{
+    #[inline]
+    fn __otel_record(&self, cx: &Context) {
+        if let Err(error) = self.0 {
+            let error: &(dyn Error + 'static) = error.as_ref();
+            record_error(
+                cx,
+                ErrorReport::from_error(std::any::type_name::<E>(), error),
+            );
+        }
+    }
+}
+
+impl<T, E: Display> RecordDisplay for &&&Outcome<'_, Result<T, E>> {
+    #[inline]
+    fn __otel_record(&self, cx: &Context) {
+        if let Err(error) = self.0 {
+            let report = ErrorReport::message_only(std::any::type_name::<E>(), error.to_string());
+            record_error(cx, report);
+        }
+    }
+}
+
+impl<T, E: Debug> RecordDebug for &&Outcome<'_, Result<T, E>> {
+    #[inline]
+    fn __otel_record(&self, cx: &Context) {
+        if let Err(error) = self.0 {
+            let report =
+                ErrorReport::message_only(std::any::type_name::<E>(), format!("{error:?}"));
+            record_error(cx, report);
+        }
+    }
+}
+
+impl<T, E> RecordOpaqueError for &Outcome<'_, Result<T, E>> {
+    #[inline]
+    fn __otel_record(&self, cx: &Context) {
+        if self.0.is_err() {
+            let type_name = std::any::type_name::<E>();
+            record_error(
+                cx,
+                ErrorReport::message_only(type_name, type_name.to_owned()),
+            );
+        }
+    }
+}
+
+impl<T> RecordNothing for Outcome<'_, T> {
+    #[inline(always)]
+    fn __otel_record(&self, _: &Context) {}
+}
+
+/// `error_if`: whether this result is an error that counts. Not a public API.
+#[inline]
+pub fn error_counts<T, E>(result: &Result<T, E>, counts: impl FnOnce(&E) -> bool) -> bool {
+    match result {
+        Ok(_) => false,
+        Err(error) => counts(error),
+    }
+}
+
+/// `ret`: the returned value, or the `Ok` value of a `Result`, as `rust.return.value`.
+#[derive(Debug)]
+pub struct Returned<'a, T>(pub &'a T);
+
+#[doc(hidden)]
+pub trait RecordReturnedOk {
+    fn __otel_record_return(&self, cx: &Context);
+}
+
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`ret` records the returned value with `Debug`, which `{Self}` does not implement"
+)]
+pub trait RecordReturned {
+    fn __otel_record_return(&self, cx: &Context);
+}
+
+impl<T: Debug, E> RecordReturnedOk for &Returned<'_, Result<T, E>> {
+    #[inline]
+    fn __otel_record_return(&self, cx: &Context) {
+        if let Ok(value) = self.0 {
+            set_returned(cx, format!("{value:?}"));
+        }
+    }
+}
+
+impl<T: Debug> RecordReturned for Returned<'_, T> {
+    #[inline]
+    fn __otel_record_return(&self, cx: &Context) {
+        set_returned(cx, format!("{:?}", self.0));
+    }
+}
+
+fn set_returned(cx: &Context, value: String) {
+    cx.span()
+        .set_attribute(KeyValue::new("rust.return.value", value));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("loading the cart failed")
+        }
+    }
+    impl Error for Outer {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn source_chain_becomes_caused_by_lines() {
+        let error = Outer(std::io::Error::other("disk full"));
+        let report = ErrorReport::with_backtrace("Outer", &error, &Backtrace::disabled());
+        assert_eq!(report.message, "loading the cart failed");
+        assert_eq!(report.stacktrace.as_deref(), Some("Caused by: disk full"));
+    }
+
+    #[test]
+    fn no_backtrace_and_no_source_means_no_stacktrace() {
+        let error = std::io::Error::other("disk full");
+        let report = ErrorReport::with_backtrace("io::Error", &error, &Backtrace::disabled());
+        assert_eq!(report.stacktrace, None);
+    }
+
+    #[test]
+    fn opt_in_values() {
+        assert_eq!(ExceptionSignal::parse(None), ExceptionSignal::SpanEvent);
+        assert_eq!(ExceptionSignal::parse(Some("logs")), ExceptionSignal::Logs);
+        assert_eq!(
+            ExceptionSignal::parse(Some("logs, logs/dup")),
+            ExceptionSignal::Both
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! One `static` per annotated function: its span name, kind and code location, and a cache of
+//! the tracer it records into, refreshed when a different provider is installed.
+
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwapOption;
+use opentelemetry::trace::{
+    Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt as _, TraceFlags, Tracer as _,
+    TracerProvider as _,
+};
+use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator, SdkTracer};
+
+use super::backend::{self, Backend};
+
+/// Suffix the expansion's marker fn adds to the path `type_name` reports.
+const MARKER: &str = "::__otel_function";
+
+/// A call site of `#[otel::span]`. Built in a `static` by the expansion; not a public API.
+#[derive(Debug)]
+pub struct SpanSite {
+    name: Option<&'static str>,
+    kind: SpanKind,
+    /// `type_name` of a fn item declared inside the annotated fn: its full path, `Self`
+    /// type included, which no macro can see.
+    marker: fn() -> &'static str,
+    file: &'static str,
+    line: u32,
+    scope_name: &'static str,
+    scope_version: &'static str,
+    root: bool,
+    attribute_count: usize,
+    names: OnceLock<Names>,
+    cache: ArcSwapOption<SiteCache>,
+}
+
+#[derive(Debug)]
+struct Names {
+    span: &'static str,
+    function: &'static str,
+}
+
+#[derive(Debug)]
+struct SiteCache {
+    generation: u64,
+    tracer: SdkTracer,
+    backend: Arc<Backend>,
+}
+
+impl SpanSite {
+    #[allow(clippy::too_many_arguments)]
+    #[doc(hidden)]
+    pub const fn new(
+        name: Option<&'static str>,
+        kind: SpanKind,
+        marker: fn() -> &'static str,
+            file: &'static str,
+        line: u32,
+        scope: (&'static str, &'static str),
+        root: bool,
+        attribute_count: usize,
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            marker,
+            file,
+            line,
+            scope_name: scope.0,
+            scope_version: scope.1,
+            root,
+            attribute_count,
+            names: OnceLock::new(),
+            cache: ArcSwapOption::const_empty(),
+        }
+    }
+
+    /// The span as a context child of the current one (a new trace for `root`), or `None`
+    /// when the backend went away since `generation` was read.
+    pub(crate) fn start(
+        &'static self,
+        generation: u64,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Option<Context> {
+        let cache = self.cache.load();
+        match &*cache {
+            Some(cache) if cache.generation == generation => Some(Context::map_current(|parent| {
+                self.build(cache, parent, attributes)
+            })),
+            _ => {
+                drop(cache);
+                let cache = self.refresh()?;
+                Some(Context::map_current(|parent| {
+                    self.build(&cache, parent, attributes)
+                }))
+            }
+        }
+    }
+
+    #[cold]
+    fn refresh(&self) -> Option<Arc<SiteCache>> {
+        let backend = backend::current()?;
+        let scope = InstrumentationScope::builder(self.scope_name)
+            .with_version(self.scope_version)
+            .build();
+        let cache = Arc::new(SiteCache {
+            generation: backend.generation,
+            tracer: backend.provider.tracer_with_scope(scope),
+            backend,
+        });
+        self.cache.store(Some(cache.clone()));
+        Some(cache)
+    }
+
+    fn build(
+        &self,
+        cache: &SiteCache,
+        parent: &Context,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Context {
+        let parent_span = parent.span();
+        let parent_span_context = parent_span.span_context();
+        let sampling_parent = if self.root {
+            &SpanContext::NONE
+        } else {
+            parent_span_context
+        };
+        if cache.backend.sampling.certainly_drops(sampling_parent) {
+            return parent.with_remote_span_context(unsampled_child_of(sampling_parent));
+        }
+
+        let names = self.names();
+        let mut list = Vec::with_capacity(3 + self.attribute_count);
+        list.push(KeyValue::new(
+            Key::from_static_str("code.function.name"),
+            Value::String(StringValue::from(names.function)),
+        ));
+        list.push(KeyValue::new(
+            Key::from_static_str("code.file.path"),
+            Value::String(StringValue::from(self.file)),
+        ));
+        list.push(KeyValue::new(
+            Key::from_static_str("code.line.number"),
+            Value::I64(i64::from(self.line)),
+        ));
+        attributes(&mut list);
+        let mut builder = SpanBuilder::from_name(names.span)
+            .with_kind(self.kind.clone())
+            .with_attributes(list);
+        if self.root {
+            if parent_span_context.is_valid() {
+                builder = builder.with_links(vec![Link::with_context(parent_span_context.clone())]);
+            }
+            let span = cache.tracer.build_with_context(builder, &Context::new());
+            parent.with_span(span)
+        } else {
+            let span = cache.tracer.build_with_context(builder, parent);
+            parent.with_span(span)
+        }
+    }
+
+    fn names(&self) -> &Names {
+        self.names.get_or_init(|| {
+            let path = (self.marker)();
+            let function = strip_generics(path.strip_suffix(MARKER).unwrap_or(path));
+            let span = match self.name {
+                Some(name) => name,
+                None => leak(short_name(&function)),
+            };
+            Names {
+                span,
+                function: leak(function),
+            }
+        })
+    }
+}
+
+/// A span context that carries "not sampled" to children and outgoing requests, with no SDK
+/// span behind it.
+fn unsampled_child_of(parent: &SpanContext) -> SpanContext {
+    let ids = RandomIdGenerator::default();
+    let (trace_id, trace_state) = if parent.is_valid() {
+        (parent.trace_id(), parent.trace_state().clone())
+    } else {
+        (ids.new_trace_id(), Default::default())
+    };
+    SpanContext::new(
+        trace_id,
+        ids.new_span_id(),
+        TraceFlags::default(),
+        false,
+        trace_state,
+    )
+}
+
+/// Names are computed once per call site and live as long as the program: leaking them keeps
+/// the per-call path free of reference counting.
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}
+
+/// `a::Foo<T>::get` → `a::Foo::get`.
+fn strip_generics(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut depth = 0usize;
+    for (i, c) in path.char_indices() {
+        match c {
+            // `<` opens generics after a name; at the start or after `::` it opens a
+            // qualified path (`<a::Foo as a::Tr>::f`), which is kept.
+            '<' if i > 0 && !path[..i].ends_with("::") => depth += 1,
+            '>' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The default span name: `Type::method` for methods, `fn_name` for free fns (nested ones
+/// included). Types are told from modules and fns by their UpperCamelCase name, which Rust's
+/// naming lints enforce.
+fn short_name(function: &str) -> String {
+    // `<krate::a::Foo as krate::a::Tr>::method`
+    if let Some(rest) = function.strip_prefix('<')
+        && let Some((qualified, method)) = rest.split_once(">::")
+    {
+        let ty = qualified.split(" as ").next().unwrap_or(qualified);
+        let ty = ty.rsplit("::").next().unwrap_or(ty);
+        return format!("{ty}::{method}");
+    }
+    let mut segments = function.rsplit("::");
+    match (segments.next(), segments.next()) {
+        (Some(method), Some(ty)) if ty.starts_with(|c: char| c.is_ascii_uppercase()) => {
+            format!("{ty}::{method}")
+        }
+        (Some(name), _) => name.to_owned(),
+        _ => function.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_free_fns_methods_and_trait_impls() {
+        let name = |path: &str| short_name(&strip_generics(path));
+        assert_eq!(name("shop::orders::checkout"), "checkout");
+        assert_eq!(name("shop::main::place"), "place");
+        assert_eq!(name("shop::orders::Cart<_>::total"), "Cart::total");
+        assert_eq!(
+            name("<shop::orders::Cart<_> as shop::orders::Priced>::price"),
+            "Cart::price"
+        );
+        assert_eq!(name("shop::other::Cart::total"), "Cart::total");
+        assert_eq!(
+            strip_generics("<a::Foo<Vec<u8>> as a::Tr<i32>>::f"),
+            "<a::Foo as a::Tr>::f"
+        );
+    }
+}

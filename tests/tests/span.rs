@@ -1,0 +1,530 @@
+//! `#[otel::span]` behaviour, asserted on the spans captured in-process: names, parents,
+//! kinds, attributes, events and status, for every fn shape and runtime flavour.
+
+use std::fmt;
+use std::time::Duration;
+
+use otel::opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use otel::opentelemetry::{Context, KeyValue, Value, global};
+use otel::testing::{SpanData, capture_spans};
+
+fn attribute(span: &SpanData, key: &str) -> Option<Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.clone())
+}
+
+fn string(span: &SpanData, key: &str) -> String {
+    match attribute(span, key) {
+        Some(value) => value.as_str().into_owned(),
+        None => panic!(
+            "span `{}` has no attribute `{key}`: {:?}",
+            span.name, span.attributes
+        ),
+    }
+}
+
+fn event<'a>(span: &'a SpanData, name: &str) -> &'a otel::opentelemetry::trace::Event {
+    span.events
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "span `{}` has no `{name}` event: {:?}",
+                span.name, span.events
+            )
+        })
+}
+
+fn event_attribute(event: &otel::opentelemetry::trace::Event, key: &str) -> Option<String> {
+    event
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.as_str().into_owned())
+}
+
+fn assert_child(child: &SpanData, parent: &SpanData) {
+    assert_eq!(
+        child.span_context.trace_id(),
+        parent.span_context.trace_id(),
+        "`{}` is in the trace of `{}`",
+        child.name,
+        parent.name
+    );
+    assert_eq!(
+        child.parent_span_id,
+        parent.span_context.span_id(),
+        "`{}` is a child of `{}`",
+        child.name,
+        parent.name
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The functions under test.
+
+#[derive(Debug)]
+struct Request {
+    amount: f64,
+    currency: &'static str,
+}
+
+#[derive(Debug)]
+struct Declined {
+    cause: std::io::Error,
+}
+
+impl fmt::Display for Declined {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "card declined")
+    }
+}
+
+impl std::error::Error for Declined {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+type Outcome<T> = Result<T, Declined>;
+
+#[otel::span(kind = client, attributes(payment.amount = req.amount, "payment.currency" = %req.currency, request = ?req, card))]
+fn charge(req: &Request, card: &str) -> Outcome<u32> {
+    if card == "0000" {
+        return Err(Declined {
+            cause: std::io::Error::other("issuer unavailable"),
+        });
+    }
+    Ok(7)
+}
+
+#[otel::span]
+fn checkout(card: &str) -> anyhow::Result<u32> {
+    let receipt = charge(
+        &Request {
+            amount: 12.5,
+            currency: "EUR",
+        },
+        card,
+    )?;
+    Ok(receipt)
+}
+
+#[otel::span(name = "lookup", error_if = |e: &std::io::Error| e.kind() != std::io::ErrorKind::NotFound, ret)]
+fn find(missing: bool) -> std::io::Result<&'static str> {
+    if missing {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such item",
+        ))
+    } else {
+        Ok("found")
+    }
+}
+
+#[otel::span]
+fn panics() {
+    panic!("inventory corrupted");
+}
+
+struct Cart {
+    items: Vec<u32>,
+}
+
+impl Cart {
+    #[otel::span(attributes(count = self.items.len()))]
+    fn total(&self) -> u32 {
+        self.items.iter().sum()
+    }
+
+    #[otel::span]
+    fn first_mut(&mut self) -> &mut u32 {
+        &mut self.items[0]
+    }
+
+    #[otel::span]
+    fn new() -> Self {
+        Cart { items: vec![1, 2] }
+    }
+}
+
+#[otel::span(kind = server)]
+async fn handle(card: &'static str) -> Result<u32, Declined> {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let n = charge(
+        &Request {
+            amount: 3.0,
+            currency: "USD",
+        },
+        card,
+    )?;
+    tokio::task::yield_now().await;
+    Ok(n)
+}
+
+#[otel::span]
+async fn sleeps_forever() {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+}
+
+#[otel::span]
+fn returns_future(n: u32) -> impl std::future::Future<Output = u32> {
+    async move {
+        tokio::task::yield_now().await;
+        leaf(n)
+    }
+}
+
+#[otel::span]
+fn leaf(n: u32) -> u32 {
+    n + 1
+}
+
+#[otel::span(root)]
+fn detached() {}
+
+#[otel::span]
+fn add_from_body() {
+    otel::current_span::set_attribute("cart.size", 3);
+    otel::current_span::add_event("cache.miss", [KeyValue::new("key", "cart:1")]);
+}
+
+#[tracing::instrument]
+fn tracing_inside() {
+    leaf(1);
+}
+
+#[otel::span]
+fn otel_around_tracing() {
+    tracing_inside();
+}
+
+trait Store {
+    async fn load(&self, key: u32) -> u32;
+}
+
+struct Memory;
+
+impl Store for Memory {
+    #[otel::span]
+    async fn load(&self, key: u32) -> u32 {
+        leaf(key)
+    }
+}
+
+#[async_trait::async_trait]
+trait AsyncStore {
+    async fn fetch(&self, key: u32) -> Result<u32, Declined>;
+}
+
+#[async_trait::async_trait]
+impl AsyncStore for Memory {
+    #[otel::span]
+    async fn fetch(&self, key: u32) -> Result<u32, Declined> {
+        tokio::task::yield_now().await;
+        Ok(leaf(key))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync.
+
+#[test]
+fn sync_span_with_attributes_and_static_code_location() {
+    let capture = capture_spans();
+    assert_eq!(
+        charge(
+            &Request {
+                amount: 9.5,
+                currency: "EUR"
+            },
+            "4242"
+        )
+        .ok(),
+        Some(7)
+    );
+    let span = capture.span("charge");
+    assert_eq!(span.span_kind, SpanKind::Client);
+    assert_eq!(attribute(&span, "payment.amount"), Some(Value::F64(9.5)));
+    assert_eq!(string(&span, "payment.currency"), "EUR");
+    assert_eq!(
+        string(&span, "request"),
+        "Request { amount: 9.5, currency: \"EUR\" }"
+    );
+    assert_eq!(string(&span, "card"), "4242");
+    assert_eq!(string(&span, "code.function.name"), "span::charge");
+    assert_eq!(string(&span, "code.file.path"), "tests/tests/span.rs");
+    assert!(matches!(attribute(&span, "code.line.number"), Some(Value::I64(n)) if n > 0));
+    assert_eq!(
+        span.status,
+        Status::Unset,
+        "success leaves the status unset"
+    );
+    assert!(span.events.is_empty());
+    assert_eq!(span.instrumentation_scope.name(), "otel-tests");
+}
+
+#[test]
+fn error_sets_status_error_type_and_exception_event_with_cause() {
+    let capture = capture_spans();
+    assert!(checkout("0000").is_err());
+    let charge = capture.span("charge");
+    let checkout = capture.span("checkout");
+    assert_child(&charge, &checkout);
+
+    assert_eq!(charge.status, Status::error("card declined"));
+    assert_eq!(string(&charge, "error.type"), "span::Declined");
+    let exception = event(&charge, "exception");
+    assert_eq!(
+        event_attribute(exception, "exception.type").as_deref(),
+        Some("span::Declined")
+    );
+    assert_eq!(
+        event_attribute(exception, "exception.message").as_deref(),
+        Some("card declined")
+    );
+    let stacktrace = event_attribute(exception, "exception.stacktrace").unwrap_or_default();
+    assert!(
+        stacktrace.contains("Caused by: issuer unavailable"),
+        "{stacktrace}"
+    );
+
+    // `?` turned it into an anyhow::Error, recorded again on the caller.
+    assert_eq!(checkout.status, Status::error("card declined"));
+    assert_eq!(string(&checkout, "error.type"), "anyhow::Error");
+}
+
+#[test]
+fn error_if_filters_errors_and_ret_records_the_ok_value() {
+    let capture = capture_spans();
+    assert!(find(true).is_err());
+    assert!(find(false).is_ok());
+    let spans = capture.spans();
+    assert_eq!(spans.len(), 2);
+    let (missing, found) = (&spans[0], &spans[1]);
+    assert_eq!(missing.name, "lookup");
+    assert_eq!(missing.status, Status::Unset, "NotFound does not count");
+    assert!(missing.events.is_empty());
+    assert_eq!(string(found, "rust.return.value"), "\"found\"");
+}
+
+#[test]
+fn panic_sets_error_status_and_exception_event_then_unwinds() {
+    let capture = capture_spans();
+    let unwound = std::panic::catch_unwind(panics);
+    assert!(unwound.is_err(), "the panic continues");
+    let span = capture.span("panics");
+    assert_eq!(span.status, Status::error("inventory corrupted"));
+    let exception = event(&span, "exception");
+    assert_eq!(
+        event_attribute(exception, "exception.type").as_deref(),
+        Some("panic")
+    );
+    assert_eq!(
+        event_attribute(exception, "exception.message").as_deref(),
+        Some("inventory corrupted")
+    );
+}
+
+#[test]
+fn methods_are_named_type_then_method() {
+    let capture = capture_spans();
+    let mut cart = Cart::new();
+    *cart.first_mut() += 1;
+    assert_eq!(cart.total(), 4);
+    let total = capture.span("Cart::total");
+    assert_eq!(attribute(&total, "count"), Some(Value::I64(2)));
+    assert_eq!(string(&total, "code.function.name"), "span::Cart::total");
+    capture.span("Cart::new");
+    capture.span("Cart::first_mut");
+}
+
+#[test]
+fn body_helpers_add_attributes_and_events() {
+    let capture = capture_spans();
+    add_from_body();
+    let span = capture.span("add_from_body");
+    assert_eq!(attribute(&span, "cart.size"), Some(Value::I64(3)));
+    assert_eq!(
+        event_attribute(event(&span, "cache.miss"), "key").as_deref(),
+        Some("cart:1")
+    );
+}
+
+#[test]
+fn root_starts_a_new_trace_linked_to_the_current_one() {
+    let capture = capture_spans();
+    let tracer = global::tracer("test");
+    tracer.in_span("outer", |_| detached());
+    let outer = capture.span("outer");
+    let detached = capture.span("detached");
+    assert_ne!(
+        detached.span_context.trace_id(),
+        outer.span_context.trace_id()
+    );
+    assert_eq!(detached.links.len(), 1);
+    assert_eq!(
+        detached.links[0].span_context.span_id(),
+        outer.span_context.span_id()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mixed nesting.
+
+#[test]
+fn nests_with_the_opentelemetry_api_both_ways() {
+    let capture = capture_spans();
+    let tracer = global::tracer("test");
+    tracer.in_span("api.outer", |_| {
+        otel_api_inside();
+    });
+    let outer = capture.span("api.outer");
+    let ours = capture.span("otel_api_inside");
+    let inner = capture.span("api.inner");
+    assert_child(&ours, &outer);
+    assert_child(&inner, &ours);
+}
+
+#[otel::span]
+fn otel_api_inside() {
+    global::tracer("test").in_span("api.inner", |cx| {
+        assert!(cx.span().span_context().is_sampled());
+    });
+}
+
+#[test]
+fn nests_with_tracing_instrument_both_ways() {
+    let capture = capture_spans();
+    let outer = tracing::info_span!("tracing.outer");
+    outer.in_scope(otel_around_tracing);
+    drop(outer);
+    let tracing_outer = capture.span("tracing.outer");
+    let ours = capture.span("otel_around_tracing");
+    let tracing_inner = capture.span("tracing_inside");
+    let leaf = capture.span("leaf");
+    assert_child(&ours, &tracing_outer);
+    assert_child(&tracing_inner, &ours);
+    assert_child(&leaf, &tracing_inner);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Async.
+
+fn runtimes() -> Vec<(&'static str, tokio::runtime::Runtime)> {
+    vec![
+        (
+            "multi_thread",
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime"),
+        ),
+        (
+            "current_thread",
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime"),
+        ),
+    ]
+}
+
+#[test]
+fn async_span_parent_at_call_time_and_children_across_awaits() {
+    for (flavour, runtime) in runtimes() {
+        let capture = capture_spans();
+        let tracer = global::tracer("test");
+        let outer = tracer.start("request");
+        let cx = Context::current_with_span(outer);
+        // Created under `request`, then spawned: the parent is taken at call time.
+        let future = {
+            let _attached = cx.clone().attach();
+            handle("4242")
+        };
+        let result = runtime.block_on(async { tokio::spawn(future).await });
+        assert_eq!(result.ok().and_then(Result::ok), Some(7), "{flavour}");
+        cx.span().end();
+
+        let request = capture.span("request");
+        let handle = capture.span("handle");
+        let charge = capture.span("charge");
+        assert_child(&handle, &request);
+        assert_child(&charge, &handle);
+        assert_eq!(handle.span_kind, SpanKind::Server);
+        assert_eq!(handle.status, Status::Unset, "{flavour}");
+        assert!(attribute(&handle, "rust.future.cancelled").is_none());
+    }
+}
+
+#[test]
+fn async_error_is_recorded_when_the_future_completes() {
+    let capture = capture_spans();
+    let runtime = &runtimes()[1].1;
+    assert!(runtime.block_on(handle("0000")).is_err());
+    let handle = capture.span("handle");
+    assert_eq!(handle.status, Status::error("card declined"));
+    event(&handle, "exception");
+}
+
+#[test]
+fn async_span_dropped_before_completion_is_cancelled() {
+    let capture = capture_spans();
+    let runtime = &runtimes()[0].1;
+    runtime.block_on(async {
+        let timed_out = tokio::time::timeout(Duration::from_millis(5), sleeps_forever()).await;
+        assert!(timed_out.is_err());
+    });
+    let span = capture.span("sleeps_forever");
+    assert_eq!(
+        attribute(&span, "rust.future.cancelled"),
+        Some(Value::Bool(true))
+    );
+}
+
+#[test]
+fn fn_returning_impl_future_covers_the_future() {
+    let capture = capture_spans();
+    let runtime = &runtimes()[0].1;
+    assert_eq!(runtime.block_on(returns_future(1)), 2);
+    let outer = capture.span("returns_future");
+    let leaf = capture.span("leaf");
+    assert_child(&leaf, &outer);
+}
+
+#[test]
+fn trait_async_fns_native_and_async_trait() {
+    let capture = capture_spans();
+    let runtime = &runtimes()[1].1;
+    assert_eq!(runtime.block_on(Memory.load(1)), 2);
+    assert_eq!(runtime.block_on(Memory.fetch(2)).ok(), Some(3));
+    let load = capture.span("Memory::load");
+    let fetch = capture.span("Memory::fetch");
+    let leaves: Vec<SpanData> = capture
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "leaf")
+        .collect();
+    assert_eq!(leaves.len(), 2);
+    assert_child(&leaves[0], &load);
+    assert_child(&leaves[1], &fetch);
+}
+
+#[test]
+fn logs_inside_a_span_carry_its_trace() {
+    let capture = capture_spans();
+    let trace_id = logs_trace_id();
+    let span = capture.span("logs_trace_id");
+    assert_eq!(
+        trace_id.as_deref(),
+        Some(span.span_context.trace_id().to_string().as_str())
+    );
+}
+
+#[otel::span]
+fn logs_trace_id() -> Option<String> {
+    otel::current_span::trace_id()
+}
