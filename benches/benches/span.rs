@@ -1,1 +1,221 @@
-fn main() {}
+//! Per-call cost of a span, every way of writing it, measured in one run on one machine:
+//! a bare call, hand-written SDK code (tracer cached, two attributes), `#[otel::span]`,
+//! `#[tracing::instrument]` through tracing-opentelemetry on the same provider, and fastrace
+//! `#[trace]` with its OpenTelemetry reporter. Cases: sampled (batch processor, discarding
+//! exporter), the `Err` path, an async fn polled twice, unsampled (`AlwaysOff`), and no SDK
+//! installed.
+//!
+//! ```text
+//! cargo bench -p otel-benches
+//! ```
+
+use std::borrow::Cow;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkGroup, Criterion, measurement::WallTime};
+use fastrace::collector::{Config as FastraceConfig, SpanContext as FastraceContext};
+use opentelemetry::InstrumentationScope;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+use otel::__private::{SamplerKind, install_tracer_provider, uninstall_tracer_provider};
+use otel_benches::*;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+const AMOUNT: u64 = 1250;
+const CURRENCY: &str = "EUR";
+
+/// One provider, made current for `#[otel::span]`, with a tracing dispatcher on it.
+struct Setup {
+    provider: SdkTracerProvider,
+    tracer: SdkTracer,
+    dispatch: tracing::Dispatch,
+}
+
+impl Setup {
+    fn new(sampler: Sampler, kind: SamplerKind) -> Self {
+        let provider = provider(sampler);
+        install_tracer_provider(provider.clone(), kind);
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing")));
+        Setup {
+            tracer: provider.tracer("hand"),
+            dispatch: tracing::Dispatch::new(subscriber),
+            provider,
+        }
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        uninstall_tracer_provider();
+        let _ = self.provider.shutdown();
+    }
+}
+
+/// fastrace records only under a root span: one root per measured batch, its spans reported
+/// after the clock stops.
+fn fastrace_batch(iters: u64, mut call: impl FnMut()) -> Duration {
+    let root = fastrace::Span::root("bench", FastraceContext::random());
+    let guard = root.set_local_parent();
+    let start = Instant::now();
+    for _ in 0..iters {
+        call();
+    }
+    let elapsed = start.elapsed();
+    drop(guard);
+    drop(root);
+    elapsed
+}
+
+fn sync_cases(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Setup) {
+    group.bench_function("bare", |b| {
+        b.iter(|| bare(black_box(AMOUNT), black_box(CURRENCY)))
+    });
+    group.bench_function("hand_written_sdk", |b| {
+        b.iter(|| hand(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)))
+    });
+    group.bench_function("otel_span", |b| {
+        b.iter(|| macro_span(black_box(AMOUNT), black_box(CURRENCY)))
+    });
+    group.bench_function("tracing_instrument", |b| {
+        tracing::dispatcher::with_default(&setup.dispatch, || {
+            b.iter(|| tracing_span(black_box(AMOUNT), black_box(CURRENCY)))
+        })
+    });
+    group.bench_function("fastrace_trace", |b| {
+        b.iter_custom(|iters| {
+            fastrace_batch(iters, || {
+                black_box(fastrace_span(black_box(AMOUNT), black_box(CURRENCY)));
+            })
+        })
+    });
+}
+
+fn err_cases(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Setup) {
+    group.bench_function("bare", |b| b.iter(|| bare_err(black_box(AMOUNT))));
+    group.bench_function("hand_written_sdk", |b| {
+        b.iter(|| hand_err(&setup.tracer, black_box(AMOUNT)))
+    });
+    group.bench_function("otel_span", |b| b.iter(|| macro_err(black_box(AMOUNT))));
+    group.bench_function("tracing_instrument_err", |b| {
+        tracing::dispatcher::with_default(&setup.dispatch, || {
+            b.iter(|| tracing_err(black_box(AMOUNT)))
+        })
+    });
+    group.bench_function("fastrace_trace", |b| {
+        b.iter_custom(|iters| {
+            fastrace_batch(iters, || {
+                let _ = black_box(fastrace_err(black_box(AMOUNT)));
+            })
+        })
+    });
+}
+
+fn async_cases(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Setup) {
+    group.bench_function("bare", |b| {
+        b.iter(|| poll_to_end(bare_async(black_box(AMOUNT), black_box(CURRENCY))))
+    });
+    group.bench_function("hand_written_sdk", |b| {
+        b.iter(|| {
+            poll_to_end(hand_async(
+                &setup.tracer,
+                black_box(AMOUNT),
+                black_box(CURRENCY),
+            ))
+        })
+    });
+    group.bench_function("otel_span", |b| {
+        b.iter(|| poll_to_end(macro_async(black_box(AMOUNT), black_box(CURRENCY))))
+    });
+    group.bench_function("tracing_instrument", |b| {
+        tracing::dispatcher::with_default(&setup.dispatch, || {
+            b.iter(|| poll_to_end(tracing_async(black_box(AMOUNT), black_box(CURRENCY))))
+        })
+    });
+    group.bench_function("fastrace_trace", |b| {
+        b.iter_custom(|iters| {
+            fastrace_batch(iters, || {
+                black_box(poll_to_end(fastrace_async(
+                    black_box(AMOUNT),
+                    black_box(CURRENCY),
+                )));
+            })
+        })
+    });
+}
+
+fn main() {
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+
+    fastrace::set_reporter(
+        fastrace_opentelemetry::OpenTelemetryReporter::new(
+            Discard,
+            Cow::Owned(Resource::builder_empty().build()),
+            InstrumentationScope::builder("fastrace").build(),
+        ),
+        FastraceConfig::default(),
+    );
+
+    {
+        // Nothing installed: `#[otel::span]` takes its disabled path, tracing has no
+        // subscriber, fastrace has no parent span.
+        let mut group = criterion.benchmark_group("no_sdk");
+        group.bench_function("bare", |b| {
+            b.iter(|| bare(black_box(AMOUNT), black_box(CURRENCY)))
+        });
+        group.bench_function("otel_span", |b| {
+            b.iter(|| macro_span(black_box(AMOUNT), black_box(CURRENCY)))
+        });
+        group.bench_function("tracing_instrument", |b| {
+            b.iter(|| tracing_span(black_box(AMOUNT), black_box(CURRENCY)))
+        });
+        group.bench_function("fastrace_trace", |b| {
+            b.iter(|| fastrace_span(black_box(AMOUNT), black_box(CURRENCY)))
+        });
+        group.finish();
+    }
+
+    {
+        let setup = Setup::new(Sampler::AlwaysOn, SamplerKind::AlwaysOn);
+        let mut group = criterion.benchmark_group("sampled");
+        sync_cases(&mut group, &setup);
+        group.finish();
+        let mut group = criterion.benchmark_group("sampled_err");
+        err_cases(&mut group, &setup);
+        group.finish();
+        let mut group = criterion.benchmark_group("sampled_async_two_polls");
+        async_cases(&mut group, &setup);
+        group.finish();
+    }
+
+    {
+        let setup = Setup::new(Sampler::AlwaysOff, SamplerKind::AlwaysOff);
+        let mut group = criterion.benchmark_group("unsampled");
+        group.bench_function("bare", |b| {
+            b.iter(|| bare(black_box(AMOUNT), black_box(CURRENCY)))
+        });
+        group.bench_function("hand_written_sdk", |b| {
+            b.iter(|| hand(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)))
+        });
+        group.bench_function("otel_span", |b| {
+            b.iter(|| macro_span(black_box(AMOUNT), black_box(CURRENCY)))
+        });
+        group.bench_function("tracing_instrument", |b| {
+            tracing::dispatcher::with_default(&setup.dispatch, || {
+                b.iter(|| tracing_span(black_box(AMOUNT), black_box(CURRENCY)))
+            })
+        });
+        // fastrace's unsampled form: no root span, so `#[trace]` records nothing.
+        group.bench_function("fastrace_trace", |b| {
+            b.iter(|| fastrace_span(black_box(AMOUNT), black_box(CURRENCY)))
+        });
+        group.finish();
+    }
+
+    criterion.final_summary();
+}

@@ -1,1 +1,232 @@
-//! Shared setup of the benchmarks.
+//! The functions the span benchmark calls, one per way of instrumenting the same work, and the
+//! providers they record into. Kept out of the bench file so each variant is an ordinary,
+//! separately compiled function (`#[inline(never)]`), as in a real program.
+
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::trace::{FutureExt as _, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter,
+};
+
+/// An exporter that drops every batch: the benchmark measures the calling thread, not a
+/// network.
+#[derive(Debug, Default)]
+pub struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        black_box(batch);
+        Ok(())
+    }
+}
+
+/// A provider with a batch processor on [`Discard`].
+pub fn provider(sampler: Sampler) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_span_processor(BatchSpanProcessor::builder(Discard).build())
+        .build()
+}
+
+/// The error every `Err` case returns.
+#[derive(Debug)]
+pub struct Declined;
+
+impl fmt::Display for Declined {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("card declined")
+    }
+}
+
+impl Error for Declined {}
+
+#[inline(never)]
+fn work(amount: u64, currency: &str) -> u64 {
+    black_box(amount) + black_box(currency.len() as u64)
+}
+
+#[inline(never)]
+fn fail(amount: u64) -> Result<u64, Declined> {
+    if black_box(amount) > 0 {
+        Err(Declined)
+    } else {
+        Ok(0)
+    }
+}
+
+/// A future that is pending once, then ready: two polls.
+#[derive(Debug, Default)]
+pub struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            task.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Polls `future` to completion on this thread with a no-op waker.
+pub fn poll_to_end<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut task = TaskContext::from_waker(std::task::Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut task) {
+            return output;
+        }
+    }
+}
+
+// --- bare -------------------------------------------------------------------------------------
+
+#[inline(never)]
+pub fn bare(amount: u64, currency: &str) -> u64 {
+    work(amount, currency)
+}
+
+#[inline(never)]
+pub fn bare_err(amount: u64) -> Result<u64, Declined> {
+    fail(amount)
+}
+
+#[inline(never)]
+pub async fn bare_async(amount: u64, currency: &str) -> u64 {
+    YieldOnce::default().await;
+    work(amount, currency)
+}
+
+// --- hand-written SDK code: the tracer cached by the caller ---------------------------------------
+
+fn hand_span(tracer: &SdkTracer, amount: u64, currency: &str) -> Context {
+    let span = tracer
+        .span_builder("hand")
+        .with_attributes([
+            KeyValue::new("payment.amount", amount as i64),
+            KeyValue::new("payment.currency", currency.to_owned()),
+        ])
+        .start(tracer);
+    Context::current_with_span(span)
+}
+
+#[inline(never)]
+pub fn hand(tracer: &SdkTracer, amount: u64, currency: &str) -> u64 {
+    let cx = hand_span(tracer, amount, currency);
+    let _current = cx.clone().attach();
+    let out = work(amount, currency);
+    cx.span().end();
+    out
+}
+
+#[inline(never)]
+pub fn hand_err(tracer: &SdkTracer, amount: u64) -> Result<u64, Declined> {
+    let cx = hand_span(tracer, amount, "EUR");
+    let _current = cx.clone().attach();
+    let out = fail(amount);
+    if let Err(error) = &out {
+        let span = cx.span();
+        let message = error.to_string();
+        span.set_attribute(KeyValue::new(
+            "error.type",
+            std::any::type_name::<Declined>(),
+        ));
+        span.add_event(
+            "exception",
+            vec![
+                KeyValue::new("exception.type", std::any::type_name::<Declined>()),
+                KeyValue::new("exception.message", message.clone()),
+            ],
+        );
+        span.set_status(Status::error(message));
+    }
+    cx.span().end();
+    out
+}
+
+#[inline(never)]
+pub async fn hand_async(tracer: &SdkTracer, amount: u64, currency: &'static str) -> u64 {
+    let cx = hand_span(tracer, amount, currency);
+    let out = async move {
+        YieldOnce::default().await;
+        work(amount, currency)
+    }
+    .with_context(cx.clone())
+    .await;
+    cx.span().end();
+    out
+}
+
+// --- #[otel::span] ----------------------------------------------------------------------------
+
+#[inline(never)]
+#[otel::span(attributes(payment.amount = amount, payment.currency = currency))]
+pub fn macro_span(amount: u64, currency: &str) -> u64 {
+    work(amount, currency)
+}
+
+#[inline(never)]
+#[otel::span(attributes(payment.amount = amount, payment.currency = "EUR"))]
+pub fn macro_err(amount: u64) -> Result<u64, Declined> {
+    fail(amount)
+}
+
+#[inline(never)]
+#[otel::span(attributes(payment.amount = amount, payment.currency = currency))]
+pub async fn macro_async(amount: u64, currency: &'static str) -> u64 {
+    YieldOnce::default().await;
+    work(amount, currency)
+}
+
+// --- #[tracing::instrument] through tracing-opentelemetry -------------------------------------
+
+#[inline(never)]
+#[tracing::instrument(skip_all, fields(payment.amount = amount, payment.currency = currency))]
+pub fn tracing_span(amount: u64, currency: &str) -> u64 {
+    work(amount, currency)
+}
+
+#[inline(never)]
+#[tracing::instrument(skip_all, err, fields(payment.amount = amount, payment.currency = "EUR"))]
+pub fn tracing_err(amount: u64) -> Result<u64, Declined> {
+    fail(amount)
+}
+
+#[inline(never)]
+#[tracing::instrument(skip_all, fields(payment.amount = amount, payment.currency = currency))]
+pub async fn tracing_async(amount: u64, currency: &'static str) -> u64 {
+    YieldOnce::default().await;
+    work(amount, currency)
+}
+
+// --- fastrace #[trace] with its OpenTelemetry reporter ----------------------------------------
+
+#[inline(never)]
+#[fastrace::trace(properties = { "payment.amount": "{amount}", "payment.currency": "{currency}" })]
+pub fn fastrace_span(amount: u64, currency: &str) -> u64 {
+    work(amount, currency)
+}
+
+#[inline(never)]
+#[fastrace::trace(properties = { "payment.amount": "{amount}", "payment.currency": "EUR" })]
+pub fn fastrace_err(amount: u64) -> Result<u64, Declined> {
+    fail(amount)
+}
+
+#[inline(never)]
+#[fastrace::trace(properties = { "payment.amount": "{amount}", "payment.currency": "{currency}" })]
+pub async fn fastrace_async(amount: u64, currency: &'static str) -> u64 {
+    YieldOnce::default().await;
+    work(amount, currency)
+}

@@ -44,3 +44,22 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .expect("failed building the tokio runtime for `#[otel::main] async fn main`");
     runtime.block_on(future)
 }
+
+/// Makes `#[otel::span]` record into `provider`, built with the sampler `sampler` describes.
+/// For the benchmarks, which compare recording paths on one hand-built provider.
+pub fn install_tracer_provider(
+    provider: opentelemetry_sdk::trace::SdkTracerProvider,
+    sampler: SamplerKind,
+) {
+    crate::span::backend::install(
+        provider,
+        crate::span::sampling::Sampling::of(sampler),
+        crate::span::outcome::ExceptionSignal::SpanEvent,
+        None,
+    );
+}
+
+/// Back to the disabled path, as before any `init`.
+pub fn uninstall_tracer_provider() {
+    crate::span::backend::uninstall();
+}

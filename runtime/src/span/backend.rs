@@ -2,7 +2,7 @@
 //! call site check "recording at all?" with one relaxed atomic load, and notice a newly
 //! installed provider (tests, a second `init`) without being bound to the old one.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use opentelemetry::InstrumentationScope;
@@ -14,6 +14,8 @@ use super::outcome::ExceptionSignal;
 use super::sampling::Sampling;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// The installed [`Sampling`], readable without the lock on every call.
+static SAMPLING: AtomicU8 = AtomicU8::new(0);
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 static BACKEND: RwLock<Option<Arc<Backend>>> = RwLock::new(None);
 
@@ -22,7 +24,6 @@ static BACKEND: RwLock<Option<Arc<Backend>>> = RwLock::new(None);
 pub(crate) struct Backend {
     pub(crate) generation: u64,
     pub(crate) provider: SdkTracerProvider,
-    pub(crate) sampling: Sampling,
     pub(crate) exceptions: ExceptionSignal,
     /// Where exceptions go when `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` asks for log records.
     pub(crate) exception_logger: Option<SdkLogger>,
@@ -41,10 +42,10 @@ pub(crate) fn install(
     let backend = Arc::new(Backend {
         generation,
         provider,
-        sampling,
         exceptions,
         exception_logger,
     });
+    SAMPLING.store(sampling.to_u8(), Ordering::Relaxed);
     *write() = Some(backend);
     GENERATION.store(generation, Ordering::Release);
 }
@@ -61,7 +62,13 @@ pub(crate) fn generation() -> u64 {
     GENERATION.load(Ordering::Relaxed)
 }
 
-/// The installed backend (read only when a call site refreshes its cache).
+/// The installed sampler's certain decisions.
+#[inline]
+pub(crate) fn sampling() -> Sampling {
+    Sampling::from_u8(SAMPLING.load(Ordering::Relaxed))
+}
+
+/// The installed backend (read off the per-call path: a site's first call, errors).
 pub(crate) fn current() -> Option<Arc<Backend>> {
     BACKEND
         .read()

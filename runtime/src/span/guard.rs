@@ -42,7 +42,7 @@ impl SpanGuard {
         if generation == 0 {
             return None;
         }
-        site.start(generation, attributes)
+        site.start(generation, attributes, true)
     }
 
     #[inline(never)]
@@ -51,7 +51,7 @@ impl SpanGuard {
         generation: u64,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Self {
-        let active = site.start(generation, attributes).map(|cx| Active {
+        let active = site.start(generation, attributes, false).map(|cx| Active {
             _current: cx.clone().attach(),
             cx,
         });

@@ -35,6 +35,28 @@ impl Sampling {
         }
     }
 
+    pub(crate) fn to_u8(self) -> u8 {
+        match self {
+            Self::AlwaysOn => 0,
+            Self::AlwaysOff => 1,
+            Self::TraceIdRatio => 2,
+            Self::ParentBased(Root::AlwaysOn) => 3,
+            Self::ParentBased(Root::AlwaysOff) => 4,
+            Self::ParentBased(Root::TraceIdRatio) => 5,
+        }
+    }
+
+    pub(crate) fn from_u8(value: u8) -> Self {
+        match value {
+            1 => Self::AlwaysOff,
+            2 => Self::TraceIdRatio,
+            3 => Self::ParentBased(Root::AlwaysOn),
+            4 => Self::ParentBased(Root::AlwaysOff),
+            5 => Self::ParentBased(Root::TraceIdRatio),
+            _ => Self::AlwaysOn,
+        }
+    }
+
     /// `true` when the SDK would certainly drop a span under `parent`. `false` means "ask
     /// the SDK", which then decides (and may still drop, for ratio samplers).
     pub(crate) fn certainly_drops(self, parent: &SpanContext) -> bool {
@@ -84,6 +106,21 @@ mod tests {
         let off_roots = Sampling::of(SamplerKind::ParentBasedAlwaysOff);
         assert!(off_roots.certainly_drops(&SpanContext::empty_context()));
         assert!(!off_roots.certainly_drops(&parent(true)));
+    }
+
+    #[test]
+    fn survives_the_atomic_round_trip() {
+        for kind in [
+            SamplerKind::AlwaysOn,
+            SamplerKind::AlwaysOff,
+            SamplerKind::TraceIdRatio,
+            SamplerKind::ParentBasedAlwaysOn,
+            SamplerKind::ParentBasedAlwaysOff,
+            SamplerKind::ParentBasedTraceIdRatio,
+        ] {
+            let sampling = Sampling::of(kind);
+            assert_eq!(Sampling::from_u8(sampling.to_u8()), sampling);
+        }
     }
 
     #[test]

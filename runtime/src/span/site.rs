@@ -1,9 +1,9 @@
-//! One `static` per annotated function: its span name, kind and code location, and a cache of
-//! the tracer it records into, refreshed when a different provider is installed.
+//! One `static` per annotated function: its span name, kind and code location, and the tracer
+//! of its crate, made on first use.
 
-use std::sync::{Arc, OnceLock};
+use std::borrow::Cow;
+use std::sync::OnceLock;
 
-use arc_swap::ArcSwapOption;
 use opentelemetry::trace::{
     Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt as _, TraceFlags, Tracer as _,
     TracerProvider as _,
@@ -11,7 +11,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator, SdkTracer};
 
-use super::backend::{self, Backend};
+use super::backend;
 
 /// Suffix the expansion's marker fn adds to the path `type_name` reports.
 const MARKER: &str = "::__otel_function";
@@ -31,20 +31,14 @@ pub struct SpanSite {
     root: bool,
     attribute_count: usize,
     names: OnceLock<Names>,
-    cache: ArcSwapOption<SiteCache>,
+    /// The generation the tracer was made for, and the tracer.
+    tracer: OnceLock<(u64, SdkTracer)>,
 }
 
 #[derive(Debug)]
 struct Names {
     span: &'static str,
     function: &'static str,
-}
-
-#[derive(Debug)]
-struct SiteCache {
-    generation: u64,
-    tracer: SdkTracer,
-    backend: Arc<Backend>,
 }
 
 impl SpanSite {
@@ -54,7 +48,7 @@ impl SpanSite {
         name: Option<&'static str>,
         kind: SpanKind,
         marker: fn() -> &'static str,
-            file: &'static str,
+        file: &'static str,
         line: u32,
         scope: (&'static str, &'static str),
         root: bool,
@@ -71,64 +65,70 @@ impl SpanSite {
             root,
             attribute_count,
             names: OnceLock::new(),
-            cache: ArcSwapOption::const_empty(),
+            tracer: OnceLock::new(),
         }
     }
 
-    /// The span as a context child of the current one (a new trace for `root`), or `None`
-    /// when the backend went away since `generation` was read.
+    /// The span as a context child of the current one (a new trace for `root`). `None` when
+    /// the span is certainly not sampled and `unsampled_context` is `false`: nothing below it
+    /// records either (the sampler follows the parent or drops everything), so a sync body
+    /// can run in the caller's context unchanged. Futures ask for `unsampled_context`, a span
+    /// context that carries "not sampled" into whatever task polls them.
+    #[inline]
     pub(crate) fn start(
         &'static self,
         generation: u64,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
+        unsampled_context: bool,
     ) -> Option<Context> {
-        let cache = self.cache.load();
-        match &*cache {
-            Some(cache) if cache.generation == generation => Some(Context::map_current(|parent| {
-                self.build(cache, parent, attributes)
-            })),
-            _ => {
-                drop(cache);
-                let cache = self.refresh()?;
-                Some(Context::map_current(|parent| {
-                    self.build(&cache, parent, attributes)
-                }))
+        Context::map_current(|parent| {
+            let parent_span = parent.span();
+            let parent_span_context = parent_span.span_context();
+            let sampling_parent = if self.root {
+                &SpanContext::NONE
+            } else {
+                parent_span_context
+            };
+            if backend::sampling().certainly_drops(sampling_parent) {
+                return (unsampled_context || self.root).then(|| {
+                    parent.with_remote_span_context(unsampled_child_of(sampling_parent))
+                });
             }
+            let tracer = self.tracer(generation)?;
+            Some(self.build(&tracer, parent, parent_span_context, attributes))
+        })
+    }
+
+    /// The tracer of this site's crate, cached on first use. After a different provider is
+    /// installed (a second `init`), a tracer is made per call: correct, slower, rare.
+    #[inline]
+    fn tracer(&self, generation: u64) -> Option<Cow<'_, SdkTracer>> {
+        match self.tracer.get() {
+            Some((cached, tracer)) if *cached == generation => Some(Cow::Borrowed(tracer)),
+            _ => self.tracer_uncached(generation),
         }
     }
 
     #[cold]
-    fn refresh(&self) -> Option<Arc<SiteCache>> {
+    fn tracer_uncached(&self, generation: u64) -> Option<Cow<'_, SdkTracer>> {
         let backend = backend::current()?;
         let scope = InstrumentationScope::builder(self.scope_name)
             .with_version(self.scope_version)
             .build();
-        let cache = Arc::new(SiteCache {
-            generation: backend.generation,
-            tracer: backend.provider.tracer_with_scope(scope),
-            backend,
-        });
-        self.cache.store(Some(cache.clone()));
-        Some(cache)
+        let tracer = backend.provider.tracer_with_scope(scope);
+        if backend.generation == generation {
+            let _ = self.tracer.set((generation, tracer.clone()));
+        }
+        Some(Cow::Owned(tracer))
     }
 
     fn build(
         &self,
-        cache: &SiteCache,
+        tracer: &SdkTracer,
         parent: &Context,
+        parent_span_context: &SpanContext,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Context {
-        let parent_span = parent.span();
-        let parent_span_context = parent_span.span_context();
-        let sampling_parent = if self.root {
-            &SpanContext::NONE
-        } else {
-            parent_span_context
-        };
-        if cache.backend.sampling.certainly_drops(sampling_parent) {
-            return parent.with_remote_span_context(unsampled_child_of(sampling_parent));
-        }
-
         let names = self.names();
         let mut list = Vec::with_capacity(3 + self.attribute_count);
         list.push(KeyValue::new(
@@ -151,11 +151,9 @@ impl SpanSite {
             if parent_span_context.is_valid() {
                 builder = builder.with_links(vec![Link::with_context(parent_span_context.clone())]);
             }
-            let span = cache.tracer.build_with_context(builder, &Context::new());
-            parent.with_span(span)
+            parent.with_span(tracer.build_with_context(builder, &Context::new()))
         } else {
-            let span = cache.tracer.build_with_context(builder, parent);
-            parent.with_span(span)
+            parent.with_span(tracer.build_with_context(builder, parent))
         }
     }
 

@@ -1,0 +1,4 @@
+#[otel::span(attributes("order..id" = 1))]
+fn checkout() {}
+
+fn main() {}

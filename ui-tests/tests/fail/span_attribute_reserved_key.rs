@@ -1,0 +1,4 @@
+#[otel::span(attributes(code.line.number = 1))]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::span(attributes = "order.id")]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::span(crate = "1otel")]
+fn checkout() {}
+
+fn main() {}

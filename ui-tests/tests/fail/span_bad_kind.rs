@@ -1,0 +1,4 @@
+#[otel::span(kind = sever)]
+fn checkout() {}
+
+fn main() {}

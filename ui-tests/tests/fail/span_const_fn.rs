@@ -1,0 +1,6 @@
+#[otel::span]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::span(name = "a", name = "b")]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::span(name = " ")]
+fn checkout() {}
+
+fn main() {}

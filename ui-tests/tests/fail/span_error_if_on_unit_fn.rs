@@ -1,0 +1,4 @@
+#[otel::span(error_if = |e: &String| e.is_empty())]
+fn checkout() {}
+
+fn main() {}

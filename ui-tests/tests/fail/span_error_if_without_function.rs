@@ -1,0 +1,6 @@
+#[otel::span(error_if)]
+fn checkout() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}

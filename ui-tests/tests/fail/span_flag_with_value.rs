@@ -1,0 +1,4 @@
+#[otel::span(root = true)]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::span(kind = "server")]
+fn checkout() {}
+
+fn main() {}

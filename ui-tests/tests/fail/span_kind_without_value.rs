@@ -1,0 +1,4 @@
+#[otel::span(kind)]
+fn checkout() {}
+
+fn main() {}

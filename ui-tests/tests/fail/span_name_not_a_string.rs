@@ -1,0 +1,4 @@
+#[otel::span(name = checkout)]
+fn checkout() {}
+
+fn main() {}

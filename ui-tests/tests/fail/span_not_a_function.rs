@@ -1,0 +1,6 @@
+#[otel::span]
+struct Order {
+    id: u64,
+}
+
+fn main() {}

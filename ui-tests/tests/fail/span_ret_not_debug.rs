@@ -1,0 +1,8 @@
+struct Receipt;
+
+#[otel::span(ret)]
+fn checkout() -> Receipt {
+    Receipt
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::span(ret)]
+fn checkout() {}
+
+fn main() {}

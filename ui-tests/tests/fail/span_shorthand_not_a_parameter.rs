@@ -1,0 +1,4 @@
+#[otel::span(attributes(user))]
+fn checkout(_id: u64) {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[otel::span(err)]
+fn checkout() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}

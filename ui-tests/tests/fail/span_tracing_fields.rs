@@ -1,0 +1,4 @@
+#[otel::span(fields(order.id = _id))]
+fn checkout(_id: u64) {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+trait Store {
+    #[otel::span]
+    fn get(&self, key: u32) -> Option<u32>;
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::span(nmae = "checkout")]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,60 @@
+//! Every option and every spelling of each.
+
+#[derive(Debug)]
+struct Order {
+    id: u64,
+    total: f64,
+}
+
+#[otel::span(
+    name = "order.place",
+    kind = server,
+    attributes(
+        order.id = order.id,
+        "order.total" = order.total,
+        order.display = %order.id,
+        order.debug = ?order,
+        r#type = "retail",
+        customer,
+        quantity = u32::from(count),
+        optional = None::<u8>,
+    ),
+    root,
+    error_if = |e: &String| e != "retry",
+    ret,
+    crate = "::otel",
+)]
+fn place(order: &Order, customer: &str, count: u16) -> Result<u64, String> {
+    if count == 0 {
+        return Err("retry".to_owned());
+    }
+    Ok(order.id)
+}
+
+#[otel::span(kind = client)]
+fn client() {}
+
+#[otel::span(kind = producer)]
+fn producer() {}
+
+#[otel::span(kind = consumer)]
+fn consumer() {}
+
+#[otel::span(kind = internal)]
+fn internal() {}
+
+#[otel::span(ret)]
+fn plain_ret() -> Vec<u8> {
+    vec![1]
+}
+
+fn main() {
+    let order = Order { id: 7, total: 9.5 };
+    assert_eq!(place(&order, "ada", 1), Ok(7));
+    assert!(place(&order, "ada", 0).is_err());
+    client();
+    producer();
+    consumer();
+    internal();
+    assert_eq!(plain_ret(), vec![1]);
+}
