@@ -16,8 +16,6 @@ use std::time::Duration;
 
 use otel::opentelemetry::KeyValue;
 use otel::opentelemetry::global;
-use otel::opentelemetry::trace::{Status, TraceContextExt as _};
-use tracing::Instrument as _;
 
 #[otel::main(
     service = "quickstart",
@@ -29,16 +27,15 @@ use tracing::Instrument as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     for (order, card) in [(1001, "4242"), (1002, "0000")] {
-        let outcome = checkout(order, card)
-            .instrument(tracing::info_span!("checkout", order.id = order))
-            .await;
-        if let Err(error) = outcome {
+        if let Err(error) = checkout(order, card).await {
             tracing::warn!(order.id = order, %error, "checkout failed");
         }
     }
     Ok(())
 }
 
+/// One span per call, a child of the caller's; an `Err` marks it failed with the message.
+#[otel::span(kind = server, attributes(order.id = order))]
 async fn checkout(order: u64, card: &str) -> anyhow::Result<()> {
     let meter = global::meter("quickstart");
     let orders = meter
@@ -50,12 +47,8 @@ async fn checkout(order: u64, card: &str) -> anyhow::Result<()> {
         .with_unit("USD")
         .build();
 
-    let amount = load_cart(order)
-        .instrument(tracing::info_span!("load_cart"))
-        .await;
-    let charged = charge(card, amount)
-        .instrument(tracing::info_span!("charge", payment.amount = amount))
-        .await;
+    let amount = load_cart(order).await;
+    let charged = charge(card, amount).await;
     let result = if charged.is_ok() { "ok" } else { "declined" };
     orders.add(1, &[KeyValue::new("result", result)]);
     amounts.record(amount, &[KeyValue::new("result", result)]);
@@ -64,21 +57,18 @@ async fn checkout(order: u64, card: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[otel::span]
 async fn load_cart(order: u64) -> f64 {
     tokio::time::sleep(Duration::from_millis(3)).await;
     tracing::debug!(order.id = order, "cart loaded");
     42.50
 }
 
+#[otel::span(kind = client, attributes(payment.amount = amount))]
 async fn charge(card: &str, amount: f64) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(8)).await;
     if card == "0000" {
-        // Mark the current span (the `charge` span, entered while this future runs) failed.
-        let error = anyhow::anyhow!("card declined");
-        otel::opentelemetry::Context::current()
-            .span()
-            .set_status(Status::error(error.to_string()));
-        return Err(error);
+        anyhow::bail!("card declined");
     }
     tracing::info!(amount, "card charged");
     Ok(())

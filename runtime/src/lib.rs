@@ -19,6 +19,30 @@
 //! guard.shutdown();
 //! ```
 //!
+//! # Spans
+//!
+//! `#[otel::span]` records each call of a function as a span: a child of the caller's span,
+//! current while the body runs (or while an async body is polled), failed when it returns
+//! `Err` or panics. Arguments are recorded only when named:
+//!
+//! ```
+//! #[derive(Debug)]
+//! struct Declined;
+//!
+//! #[otel::span(kind = client, attributes(payment.amount = amount, card.last4 = %&card[card.len() - 4..]))]
+//! fn charge(card: &str, amount: f64) -> Result<u64, Declined> {
+//!     if card.ends_with("0000") { Err(Declined) } else { Ok(42) }
+//! }
+//!
+//! #[otel::span]
+//! async fn checkout(card: &str) -> Result<u64, Declined> {
+//!     charge(card, 12.5)
+//! }
+//! # let _ = charge("4242", 1.0);
+//! ```
+//!
+//! See the README for every option, and [`testing`] to assert on what a function records.
+//!
 //! # Configuration
 //!
 //! Every value is resolved as environment variable > attribute (or [`Config`] builder) >

@@ -217,3 +217,72 @@ fn run_until_signal(binary: &str, env: &[(&str, &str)]) -> Run {
         elapsed: started.elapsed(),
     }
 }
+
+/// `#[otel::span]` errors at the collector: by default an `exception` span event; with
+/// `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN=logs` a log record instead, with `logs/dup` both.
+#[test]
+fn span_errors_reach_the_collector_as_events_or_log_records() {
+    let collector = Collector::start();
+    for (opt_in, expect_event, expect_log) in [
+        ("", true, false),
+        ("logs", false, true),
+        ("logs/dup", true, true),
+    ] {
+        let run = program::run_against(
+            &collector,
+            "grpc",
+            env!("CARGO_BIN_EXE_span_program"),
+            &[("OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN", opt_in)],
+        );
+        assert_eq!(run.code, Some(0), "{run:#?}");
+        let trace_id = run.printed("trace_id");
+        let output = collector.wait_for(Duration::from_secs(10), |out| {
+            let spans = received::spans(out);
+            received::span(&spans, &trace_id, "place_order").is_some()
+                && received::span(&spans, &trace_id, "charge").is_some()
+                && (!expect_log || received::logs(out).iter().any(|l| l.trace_id == trace_id))
+        });
+        let why = || format!("opt-in {opt_in:?}\nprogram: {run:#?}\ncollector received:\n{output}");
+        let spans = received::spans(&output);
+        let place =
+            received::span(&spans, &trace_id, "place_order").unwrap_or_else(|| panic!("{}", why()));
+        let charge =
+            received::span(&spans, &trace_id, "charge").unwrap_or_else(|| panic!("{}", why()));
+        assert_eq!(charge.parent_id, place.id, "{}", why());
+        for span in [place, charge] {
+            assert_eq!(span.status, "STATUS_CODE_ERROR", "{}", why());
+            assert!(
+                span.text.contains("error.type: Str(std::io::error::Error)"),
+                "{}",
+                why()
+            );
+            assert_eq!(
+                span.text.contains("-> Name: exception"),
+                expect_event,
+                "{}",
+                why()
+            );
+        }
+        assert!(place.text.contains("order.id: Int(42)"), "{}", why());
+        assert!(charge.text.contains("SPAN_KIND_CLIENT"), "{}", why());
+        let logs: Vec<_> = received::logs(&output)
+            .into_iter()
+            .filter(|l| l.trace_id == trace_id)
+            .collect();
+        if expect_log {
+            assert_eq!(
+                logs.len(),
+                2,
+                "one exception log record per span; {}",
+                why()
+            );
+            for log in &logs {
+                assert!(log.body.contains("card declined"), "{}", why());
+                assert!(log.text.contains("exception.type"), "{}", why());
+            }
+            assert!(logs.iter().any(|l| l.span_id == charge.id), "{}", why());
+        } else {
+            assert!(logs.is_empty(), "{}", why());
+        }
+    }
+}

@@ -90,9 +90,8 @@ impl SpanSite {
                 parent_span_context
             };
             if backend::sampling().certainly_drops(sampling_parent) {
-                return (unsampled_context || self.root).then(|| {
-                    parent.with_remote_span_context(unsampled_child_of(sampling_parent))
-                });
+                return (unsampled_context || self.root)
+                    .then(|| parent.with_remote_span_context(unsampled_child_of(sampling_parent)));
             }
             let tracer = self.tracer(generation)?;
             Some(self.build(&tracer, parent, parent_span_context, attributes))
