@@ -285,4 +285,14 @@ fn span_errors_reach_the_collector_as_events_or_log_records() {
             assert!(logs.is_empty(), "{}", why());
         }
     }
+
+    // Disabled: the functions run, no span exists, so there is no trace id to print.
+    let run = program::run_against(
+        &collector,
+        "grpc",
+        env!("CARGO_BIN_EXE_span_program"),
+        &[("OTEL_SDK_DISABLED", "true")],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert_eq!(run.printed("trace_id"), "", "{run:#?}");
 }

@@ -528,3 +528,52 @@ fn logs_inside_a_span_carry_its_trace() {
 fn logs_trace_id() -> Option<String> {
     otel::current_span::trace_id()
 }
+
+#[otel::span]
+async fn panics_in_task() {
+    tokio::task::yield_now().await;
+    panic!("worker crashed");
+}
+
+#[test]
+fn async_panic_is_recorded_on_the_span_and_the_task_fails() {
+    let capture = capture_spans();
+    let runtime = &runtimes()[0].1;
+    let joined = runtime.block_on(async { tokio::spawn(panics_in_task()).await });
+    assert!(joined.is_err_and(|e| e.is_panic()));
+    let span = capture.span("panics_in_task");
+    assert_eq!(span.status, Status::error("worker crashed"));
+    assert_eq!(
+        event_attribute(event(&span, "exception"), "exception.type").as_deref(),
+        Some("panic")
+    );
+}
+
+#[test]
+fn under_an_unsampled_parent_nothing_below_records_and_the_trace_continues() {
+    use otel::opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    let capture = capture_spans();
+    let remote = SpanContext::new(
+        TraceId::from(0x5a5a_u128),
+        SpanId::from(0x7b7b_u64),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    );
+    let cx = Context::new().with_remote_span_context(remote);
+    let seen = {
+        let _attached = cx.attach();
+        otel_around_tracing();
+        logs_trace_id()
+    };
+    assert!(
+        capture.spans().is_empty(),
+        "the unsampled decision holds for every span below: {:?}",
+        capture.spans()
+    );
+    assert_eq!(
+        seen.as_deref(),
+        Some("00000000000000000000000000005a5a"),
+        "the trace id still propagates"
+    );
+}
