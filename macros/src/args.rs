@@ -26,34 +26,27 @@ pub(crate) enum ArgValue {
 
 impl Parse for Arg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        // `crate` is a keyword but a valid key.
-        let key = input.call(Ident::parse_any)?;
-        let value = if input.peek(Token![=]) {
-            let eq = input.parse::<Token![=]>()?;
-            if input.is_empty() || input.peek(Token![,]) {
-                return Err(syn::Error::new_spanned(
-                    eq,
-                    format!("`{key} =` needs a value after `=`"),
-                ));
-            }
-            if input.peek(Lit) {
-                ArgValue::Lit(input.parse()?)
-            } else {
-                let expr: syn::Expr = input.parse()?;
+        let ExprArg { key, value } = input.parse()?;
+        let value = match value {
+            ExprArgValue::Flag => ArgValue::Flag,
+            ExprArgValue::List(tokens) => ArgValue::List(tokens),
+            ExprArgValue::Expr(syn::Expr::Lit(lit)) => ArgValue::Lit(lit.lit),
+            ExprArgValue::Expr(expr) => {
                 return Err(syn::Error::new_spanned(
                     expr,
                     format!("`{key}` takes a literal value, such as `{key} = \"...\"`"),
                 ));
             }
-        } else if input.peek(syn::token::Paren) {
-            let content;
-            syn::parenthesized!(content in input);
-            ArgValue::List(content.parse()?)
-        } else {
-            ArgValue::Flag
         };
         Ok(Self { key, value })
     }
+}
+
+/// The path expansions name the runtime by: `crate = "..."` if given, else `::otel`.
+pub(crate) fn crate_path(krate: Option<&syn::Path>) -> TokenStream {
+    krate
+        .map(|path| quote::quote!(#path))
+        .unwrap_or_else(|| quote::quote!(::otel))
 }
 
 /// One argument of an attribute whose values are expressions (`#[otel::span]`).
@@ -73,6 +66,7 @@ pub(crate) enum ExprArgValue {
 
 impl Parse for ExprArg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // `crate` is a keyword but a valid key.
         let key = input.call(Ident::parse_any)?;
         let value = if input.peek(Token![=]) {
             let eq = input.parse::<Token![=]>()?;

@@ -9,11 +9,7 @@ use crate::item::ItemFn;
 use super::parse::{self, MainArgs};
 
 pub(super) fn expand(args: &MainArgs, mut item: ItemFn) -> TokenStream {
-    let krate = args
-        .krate
-        .as_ref()
-        .map(|p| quote!(#p))
-        .unwrap_or_else(|| quote!(::otel));
+    let krate = crate::args::crate_path(args.krate.as_ref());
     let config = config(args, &krate);
     let body = &item.body;
     let init = quote! {

@@ -26,11 +26,7 @@ enum Shape {
 }
 
 pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
-    let krate = args
-        .krate
-        .as_ref()
-        .map(|p| quote!(#p))
-        .unwrap_or_else(|| quote!(::otel));
+    let krate = crate::args::crate_path(args.krate.as_ref());
     let private = quote!(#krate::__private);
     let site = site(args, &item, &private);
     let attributes = attributes(args, &private);
