@@ -16,6 +16,8 @@ use super::sampling::Sampling;
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 /// The installed [`Sampling`], readable without the lock on every call.
 static SAMPLING: AtomicU8 = AtomicU8::new(0);
+/// The installed [`ExceptionSignal`], read on every recorded error.
+static EXCEPTIONS: AtomicU8 = AtomicU8::new(0);
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 static BACKEND: RwLock<Option<Arc<Backend>>> = RwLock::new(None);
 
@@ -24,7 +26,6 @@ static BACKEND: RwLock<Option<Arc<Backend>>> = RwLock::new(None);
 pub(crate) struct Backend {
     pub(crate) generation: u64,
     pub(crate) provider: SdkTracerProvider,
-    pub(crate) exceptions: ExceptionSignal,
     /// Where exceptions go when `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` asks for log records.
     pub(crate) exception_logger: Option<SdkLogger>,
 }
@@ -42,10 +43,10 @@ pub(crate) fn install(
     let backend = Arc::new(Backend {
         generation,
         provider,
-        exceptions,
         exception_logger,
     });
     SAMPLING.store(sampling.to_u8(), Ordering::Relaxed);
+    EXCEPTIONS.store(exceptions as u8, Ordering::Relaxed);
     *write() = Some(backend);
     GENERATION.store(generation, Ordering::Release);
 }
@@ -66,6 +67,12 @@ pub(crate) fn generation() -> u64 {
 #[inline]
 pub(crate) fn sampling() -> Sampling {
     Sampling::from_u8(SAMPLING.load(Ordering::Relaxed))
+}
+
+/// Where recorded errors go.
+#[inline]
+pub(crate) fn exceptions() -> ExceptionSignal {
+    ExceptionSignal::from_u8(EXCEPTIONS.load(Ordering::Relaxed))
 }
 
 /// The installed backend (read off the per-call path: a site's first call, errors).

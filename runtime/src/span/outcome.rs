@@ -19,17 +19,26 @@ use super::backend;
 
 /// Where exceptions are reported, from `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum ExceptionSignal {
     /// The `exception` span event (unset, the default).
-    SpanEvent,
+    SpanEvent = 0,
     /// `logs`: a log record instead of the span event.
-    Logs,
+    Logs = 1,
     /// `logs/dup`: both.
-    Both,
+    Both = 2,
 }
 
 impl ExceptionSignal {
     pub(crate) const VARIABLE: &'static str = "OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN";
+
+    pub(crate) fn from_u8(value: u8) -> Self {
+        match value {
+            1 => Self::Logs,
+            2 => Self::Both,
+            _ => Self::SpanEvent,
+        }
+    }
 
     /// Parses the variable's comma-separated list; unknown entries are warned about once.
     pub(crate) fn parse(value: Option<&str>) -> Self {
@@ -111,9 +120,7 @@ impl ErrorReport {
 #[cold]
 pub(crate) fn record_error(cx: &Context, report: ErrorReport) {
     let span = cx.span();
-    let signal = backend::current()
-        .map(|backend| backend.exceptions)
-        .unwrap_or(ExceptionSignal::SpanEvent);
+    let signal = backend::exceptions();
     span.set_attribute(KeyValue::new("error.type", report.type_name));
     let mut attributes = vec![
         KeyValue::new("exception.type", report.type_name),

@@ -129,7 +129,8 @@ impl SpanSite {
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Context {
         let names = self.names();
-        let mut list = Vec::with_capacity(3 + self.attribute_count);
+        // Room for the code location, the attributes, and `error.type` should the call fail.
+        let mut list = Vec::with_capacity(3 + self.attribute_count + 1);
         list.push(KeyValue::new(
             Key::from_static_str("code.function.name"),
             Value::String(StringValue::from(names.function)),
