@@ -3,10 +3,12 @@
 //! `#[tracing::instrument]` through tracing-opentelemetry on the same provider, and fastrace
 //! `#[trace]` with its OpenTelemetry reporter. Cases: sampled (batch processor, discarding
 //! exporter), the `Err` path, an async fn polled twice, unsampled (`AlwaysOff`), and no SDK
-//! installed.
+//! installed. `hand_written_sdk_with_code_location` is the hand-written span carrying what
+//! `#[otel::span]` adds to every span (`code.function.name`, `code.file.path`,
+//! `code.line.number`): the same information, written by hand.
 //!
 //! ```text
-//! cargo bench -p otel-benches
+//! cargo bench -p otel-benches      # with RUST_BACKTRACE unset
 //! ```
 
 use std::borrow::Cow;
@@ -22,6 +24,12 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use otel::__private::{SamplerKind, install_tracer_provider, uninstall_tracer_provider};
 use otel_benches::*;
 use tracing_subscriber::layer::SubscriberExt as _;
+
+/// mimalloc for every case: with glibc's allocator, the export thread freeing spans the
+/// calling thread allocated makes runs of the same case land up to 2.5x apart. One allocator
+/// for all cases keeps the ratios comparable.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const AMOUNT: u64 = 1250;
 const CURRENCY: &str = "EUR";
@@ -75,6 +83,9 @@ fn sync_cases(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Setup) {
     });
     group.bench_function("hand_written_sdk", |b| {
         b.iter(|| hand(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)))
+    });
+    group.bench_function("hand_written_sdk_with_code_location", |b| {
+        b.iter(|| hand_with_code_location(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)))
     });
     group.bench_function("otel_span", |b| {
         b.iter(|| macro_span(black_box(AMOUNT), black_box(CURRENCY)))

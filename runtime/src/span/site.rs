@@ -129,8 +129,9 @@ impl SpanSite {
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Context {
         let names = self.names();
-        // Room for the code location, the attributes, and `error.type` should the call fail.
-        let mut list = Vec::with_capacity(3 + self.attribute_count + 1);
+        // Exactly the code location and the attributes: every byte of a span crosses to the
+        // export thread. A failing call grows it once for `error.type`.
+        let mut list = Vec::with_capacity(3 + self.attribute_count);
         list.push(KeyValue::new(
             Key::from_static_str("code.function.name"),
             Value::String(StringValue::from(names.function)),
