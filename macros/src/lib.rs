@@ -9,7 +9,9 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod body;
 mod diag;
+mod fields;
 mod item;
 mod main_attr;
 mod span_attr;

@@ -8,7 +8,7 @@ use crate::diagnostics::warn_once;
 use crate::guard::{self, Pipelines, ShutdownGuard};
 use crate::span::outcome::ExceptionSignal;
 use crate::span::sampling::Sampling;
-use crate::{logs, metrics, panic_hook, resource, signals, span, subscriber, traces};
+use crate::{instrument, logs, metrics, panic_hook, resource, signals, span, subscriber, traces};
 
 /// Resolves `config` against the process environment and installs everything.
 pub(crate) fn install(config: Config) -> ShutdownGuard {
@@ -24,6 +24,9 @@ pub(crate) fn install(config: Config) -> ShutdownGuard {
     }
 
     let resource = resource::build(&settings);
+    let service_name = resource
+        .get(&opentelemetry::Key::from_static_str("service.name"))
+        .map(|name| name.to_string());
     let tracer = traces::provider(&settings, resource.clone());
     let meter = metrics::provider(&settings, resource.clone());
     let logger = logs::provider(&settings, resource);
@@ -41,6 +44,10 @@ pub(crate) fn install(config: Config) -> ShutdownGuard {
     }
     if let Some(meter) = &meter {
         opentelemetry::global::set_meter_provider(meter.clone());
+        if let Some(service) = &service_name {
+            instrument::set_service_name(service);
+        }
+        instrument::backend::install(meter.clone());
     }
     install_propagators(&settings.propagators.value);
     subscriber::install(tracer.as_ref(), logger.as_ref(), &settings.log_filter.value);

@@ -58,6 +58,7 @@ mod diagnostics;
 mod exporter;
 mod guard;
 mod init;
+mod instrument;
 mod logs;
 mod metrics;
 mod panic_hook;

@@ -2,6 +2,10 @@
 
 pub use crate::config::{Compression, Config, Exporter, Propagator, Protocol, SamplerKind};
 pub use crate::guard::ShutdownGuard;
+pub use crate::instrument::{
+    CountValue, ErrorTypeOf, Finish, MeasureValue, Measured, MetricFuture, MetricGuard, MetricKind,
+    MetricSite, RedSite, UpDownValue,
+};
 pub use crate::span::attributes::{attribute, attribute_debug, attribute_display};
 pub use crate::span::outcome::{Outcome, Returned, error_counts};
 pub use crate::span::{InstrumentedFuture, SpanGuard, SpanSite};

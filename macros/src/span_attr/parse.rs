@@ -2,13 +2,11 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt as _;
-use syn::parse::{Parse, ParseStream, Parser as _};
-use syn::punctuated::Punctuated;
-use syn::spanned::Spanned as _;
-use syn::{Expr, Ident, Lit, LitStr, Token};
+use syn::{Expr, Ident, Lit, LitStr};
 
 use crate::args::{self, ExprArg, ExprArgValue, KeyGuard};
 use crate::diag::Errors;
+use crate::fields::{self, Field};
 
 /// Every key `#[otel::span]` accepts.
 const KEYS: &[&str] = &[
@@ -78,24 +76,6 @@ pub(super) struct SpanArgs {
     pub(super) krate: Option<syn::Path>,
 }
 
-/// One `attributes(...)` entry.
-pub(super) struct Field {
-    pub(super) key: String,
-    pub(super) key_span: Span,
-    pub(super) value: FieldValue,
-}
-
-pub(super) enum FieldValue {
-    /// `key = expr`.
-    Plain(Expr),
-    /// `key = %expr`.
-    Display(Expr),
-    /// `key = ?expr`.
-    Debug(Expr),
-    /// `arg`: the parameter of that name.
-    Shorthand(Ident),
-}
-
 impl SpanArgs {
     pub(super) fn parse(tokens: TokenStream, errors: &mut Errors) -> SpanArgs {
         let mut out = SpanArgs::default();
@@ -130,7 +110,7 @@ impl SpanArgs {
         match name {
             "name" => self.name = Some(name_value(&arg)?),
             "kind" => self.kind = Some(kind(&arg)?),
-            "attributes" => self.attributes = attributes(&arg)?,
+            "attributes" => self.attributes = fields::list(&arg)?,
             "root" => self.root = Some(flag(arg)?),
             "ret" => self.ret = Some(flag(arg)?),
             "error_if" => match arg.value {
@@ -247,76 +227,4 @@ fn path(arg: &ExprArg) -> syn::Result<syn::Path> {
              \"my_crate::otel\"",
         )
     })
-}
-
-/// `attributes(a.b = expr, "c.d" = %expr, e = ?expr, arg)`.
-fn attributes(arg: &ExprArg) -> syn::Result<Vec<Field>> {
-    let ExprArgValue::List(tokens) = &arg.value else {
-        return Err(syn::Error::new_spanned(
-            &arg.key,
-            "`attributes` expects a list, such as `attributes(order.id = id, user)`",
-        ));
-    };
-    let entries = Punctuated::<Field, Token![,]>::parse_terminated.parse2(tokens.clone())?;
-    Ok(entries.into_iter().collect())
-}
-
-impl Parse for Field {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let (key, key_span, single) = if input.peek(LitStr) {
-            let lit: LitStr = input.parse()?;
-            (lit.value(), lit.span(), None)
-        } else {
-            let first = input.call(Ident::parse_any)?;
-            let mut key = first.unraw().to_string();
-            let mut span = first.span();
-            let mut dotted = false;
-            while input.peek(Token![.]) {
-                input.parse::<Token![.]>()?;
-                let segment = input.call(Ident::parse_any)?;
-                key.push('.');
-                key.push_str(&segment.unraw().to_string());
-                span = span.join(segment.span()).unwrap_or(span);
-                dotted = true;
-            }
-            (key, span, (!dotted).then_some(first))
-        };
-        if !input.peek(Token![=]) {
-            return match single {
-                Some(ident) => Ok(Self {
-                    key,
-                    key_span,
-                    value: FieldValue::Shorthand(ident),
-                }),
-                None => Err(syn::Error::new(
-                    key_span,
-                    format!(
-                        "`{key}` needs a value: `{key} = expr`; only a parameter name can stand \
-                         alone"
-                    ),
-                )),
-            };
-        }
-        let eq = input.parse::<Token![=]>()?;
-        if input.is_empty() || input.peek(Token![,]) {
-            return Err(syn::Error::new(
-                eq.span(),
-                format!("`{key} =` needs a value after `=`"),
-            ));
-        }
-        let value = if input.peek(Token![%]) {
-            input.parse::<Token![%]>()?;
-            FieldValue::Display(input.parse()?)
-        } else if input.peek(Token![?]) {
-            input.parse::<Token![?]>()?;
-            FieldValue::Debug(input.parse()?)
-        } else {
-            FieldValue::Plain(input.parse()?)
-        };
-        Ok(Self {
-            key,
-            key_span,
-            value,
-        })
-    }
 }

@@ -1,0 +1,12 @@
+//! The `#[otel::metric]` and `otel::counter!`-style recording path: one `static` instrument per
+//! call site, created on first use against the installed meter provider.
+
+pub(crate) mod backend;
+mod guard;
+mod site;
+mod values;
+
+pub(crate) use guard::set_service_name;
+pub use guard::{Finish, MetricFuture, MetricGuard, RedSite};
+pub use site::{MetricKind, MetricSite};
+pub use values::{CountValue, ErrorTypeOf, MeasureValue, Measured, UpDownValue};
