@@ -42,6 +42,21 @@ impl Parse for Arg {
     }
 }
 
+/// `crate = "::otel"` for the attributes whose values are expressions.
+pub(crate) fn crate_path_arg(arg: &ExprArg) -> syn::Result<syn::Path> {
+    let message = "`crate` expects the path the otel crate is reachable at, such as \"::otel\" \
+                   or \"my_crate::otel\"";
+    match &arg.value {
+        ExprArgValue::Expr(syn::Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        })) => lit
+            .parse::<syn::Path>()
+            .map_err(|_| syn::Error::new(lit.span(), message)),
+        ExprArgValue::Expr(expr) => Err(syn::Error::new_spanned(expr, message)),
+        _ => Err(syn::Error::new_spanned(&arg.key, message)),
+    }
+}
+
 /// The path expansions name the runtime by: `crate = "..."` if given, else `::otel`.
 pub(crate) fn crate_path(krate: Option<&syn::Path>) -> TokenStream {
     krate

@@ -14,6 +14,8 @@ mod diag;
 mod fields;
 mod item;
 mod main_attr;
+mod metric_attr;
+mod metric_macro;
 mod span_attr;
 
 use proc_macro::TokenStream;
@@ -28,4 +30,35 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn span(args: TokenStream, item: TokenStream) -> TokenStream {
     span_attr::entry(args.into(), item.into()).into()
+}
+
+/// Measures each call of a function: an instrument, or the function RED metrics; see the
+/// `otel` crate.
+#[proc_macro_attribute]
+pub fn metric(args: TokenStream, item: TokenStream) -> TokenStream {
+    metric_attr::entry(args.into(), item.into()).into()
+}
+
+/// Adds to a counter from a function body; see the `otel` crate.
+#[proc_macro]
+pub fn counter(input: TokenStream) -> TokenStream {
+    metric_macro::entry(metric_attr::Instrument::Counter, input.into()).into()
+}
+
+/// Records into a histogram from a function body; see the `otel` crate.
+#[proc_macro]
+pub fn histogram(input: TokenStream) -> TokenStream {
+    metric_macro::entry(metric_attr::Instrument::Histogram, input.into()).into()
+}
+
+/// Moves an up-down counter from a function body; see the `otel` crate.
+#[proc_macro]
+pub fn up_down_counter(input: TokenStream) -> TokenStream {
+    metric_macro::entry(metric_attr::Instrument::UpDownCounter, input.into()).into()
+}
+
+/// Records a gauge's current value from a function body; see the `otel` crate.
+#[proc_macro]
+pub fn gauge(input: TokenStream) -> TokenStream {
+    metric_macro::entry(metric_attr::Instrument::Gauge, input.into()).into()
 }

@@ -75,7 +75,7 @@ pub mod __private;
 
 pub use config::{Compression, Config, Exporter, Propagator, Protocol, SamplerKind};
 pub use guard::{ShutdownGuard, exit};
-pub use otel_macros::{main, span};
+pub use otel_macros::{counter, gauge, histogram, main, metric, span, up_down_counter};
 
 /// The OpenTelemetry API this crate is built on, for what the macros do not cover (custom
 /// instruments, manual spans, propagation).

@@ -6,7 +6,10 @@ pub use crate::instrument::{
     CountValue, ErrorTypeOf, Finish, MeasureValue, Measured, MetricFuture, MetricGuard, MetricKind,
     MetricSite, RedSite, UpDownValue,
 };
-pub use crate::span::attributes::{attribute, attribute_debug, attribute_display};
+pub use crate::span::attributes::{
+    attribute, attribute_debug, attribute_display, metric_attribute, metric_attribute_debug,
+    metric_attribute_display,
+};
 pub use crate::span::outcome::{Outcome, Returned, error_counts};
 pub use crate::span::{InstrumentedFuture, SpanGuard, SpanSite};
 pub use opentelemetry::trace::SpanKind;

@@ -123,7 +123,7 @@ impl SpanArgs {
                     ));
                 }
             },
-            "crate" => self.krate = Some(path(&arg)?),
+            "crate" => self.krate = Some(args::crate_path_arg(&arg)?),
             _ => {
                 return Err(syn::Error::new_spanned(
                     &arg.key,
@@ -216,15 +216,4 @@ fn flag(arg: ExprArg) -> syn::Result<Ident> {
             format!("`{}` takes no value: write `{}` alone", arg.key, arg.key),
         )),
     }
-}
-
-fn path(arg: &ExprArg) -> syn::Result<syn::Path> {
-    let lit = string(arg, "`crate = \"::otel\"`")?;
-    lit.parse::<syn::Path>().map_err(|_| {
-        syn::Error::new(
-            lit.span(),
-            "`crate` expects the path the otel crate is reachable at, such as \"::otel\" or \
-             \"my_crate::otel\"",
-        )
-    })
 }

@@ -159,6 +159,34 @@ pub fn attribute_debug<T: Debug + ?Sized>(list: &mut Vec<KeyValue>, key: &'stati
     ));
 }
 
+/// A metric attribute `key = value`; `None` records an empty string, since a metric
+/// attribute list has a fixed length. Not a public API.
+#[inline]
+pub fn metric_attribute<T: AttributeValue + ?Sized>(key: &'static str, value: &T) -> KeyValue {
+    KeyValue::new(
+        Key::from_static_str(key),
+        value.to_value().unwrap_or_else(|| Value::from("")),
+    )
+}
+
+/// A metric attribute `key = %value`. Not a public API.
+#[inline]
+pub fn metric_attribute_display<T: Display + ?Sized>(key: &'static str, value: &T) -> KeyValue {
+    KeyValue::new(
+        Key::from_static_str(key),
+        Value::String(value.to_string().into()),
+    )
+}
+
+/// A metric attribute `key = ?value`. Not a public API.
+#[inline]
+pub fn metric_attribute_debug<T: Debug + ?Sized>(key: &'static str, value: &T) -> KeyValue {
+    KeyValue::new(
+        Key::from_static_str(key),
+        Value::String(format!("{value:?}").into()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,7 +161,12 @@ impl SpanSite {
     fn names(&self) -> &Names {
         self.names.get_or_init(|| {
             let path = (self.marker)();
-            let function = strip_generics(path.strip_suffix(MARKER).unwrap_or(path));
+            // Another attribute's expansion may have put this one's marker inside a closure.
+            let path = path
+                .strip_suffix(MARKER)
+                .unwrap_or(path)
+                .replace("::{{closure}}", "");
+            let function = strip_generics(&path);
             let span = match self.name {
                 Some(name) => name,
                 None => leak(short_name(&function)),

@@ -1,0 +1,4 @@
+#[otel::metric(histogram = "latency", buckets = [])]
+fn place() {}
+
+fn main() {}

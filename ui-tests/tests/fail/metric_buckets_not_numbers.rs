@@ -1,0 +1,4 @@
+#[otel::metric(histogram = "latency", buckets = [0.1, "one"])]
+fn place() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric(counter = "orders", buckets = [1, 2])]
+fn place() {}
+
+fn main() {}

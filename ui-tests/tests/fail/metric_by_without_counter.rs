@@ -1,0 +1,4 @@
+#[otel::metric(histogram = "latency", by = 2)]
+fn place() {}
+
+fn main() {}

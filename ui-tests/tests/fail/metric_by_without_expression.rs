@@ -1,0 +1,4 @@
+#[otel::metric(counter = "orders", by)]
+fn place() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric(counter = "orders")]
+const fn place() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric(histogram = "")]
+fn place() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric(gauge = "workers")]
+fn place() {}
+
+fn main() {}

@@ -1,0 +1,3 @@
+fn main() {
+    otel::gauge!("jobs.workers", 4, pool = "a", pool = "b");
+}

@@ -1,0 +1,3 @@
+fn main() {
+    otel::counter!("jobs.enqueued");
+}

@@ -1,0 +1,3 @@
+fn main() {
+    otel::histogram!(jobs, 1);
+}

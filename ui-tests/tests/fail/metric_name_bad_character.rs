@@ -1,0 +1,4 @@
+#[otel::metric(counter = "orders placed")]
+fn place() {}
+
+fn main() {}

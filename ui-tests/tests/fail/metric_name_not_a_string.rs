@@ -1,0 +1,4 @@
+#[otel::metric(counter = orders)]
+fn place() {}
+
+fn main() {}

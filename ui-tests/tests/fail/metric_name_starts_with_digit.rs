@@ -1,0 +1,4 @@
+#[otel::metric(counter = "1orders")]
+fn place() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric]
+struct Order;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric(unit = "ms", attributes(kind = "retail"))]
+fn place() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric(counter = "orders", attributes(kind))]
+fn place(_amount: u64) {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric(counter = "orders", histogram = "latency")]
+fn place() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric(histogram = "latency", unit = "µs")]
+fn place() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric(counter = "orders", unit = "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu")]
+fn place() {}
+
+fn main() {}

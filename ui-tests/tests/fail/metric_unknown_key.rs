@@ -1,0 +1,4 @@
+#[otel::metric(countr = "orders")]
+fn place() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::metric(counter = "orders", value = 3)]
+fn place() {}
+
+fn main() {}
