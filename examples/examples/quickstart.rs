@@ -14,9 +14,6 @@
 
 use std::time::Duration;
 
-use otel::opentelemetry::KeyValue;
-use otel::opentelemetry::global;
-
 #[otel::main(
     service = "quickstart",
     environment = "dev",
@@ -35,23 +32,14 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// One span per call, a child of the caller's; an `Err` marks it failed with the message.
+/// The bare `#[otel::metric]` counts calls by result and times them (the RED metrics).
 #[otel::span(kind = server, attributes(order.id = order))]
+#[otel::metric]
 async fn checkout(order: u64, card: &str) -> anyhow::Result<()> {
-    let meter = global::meter("quickstart");
-    let orders = meter
-        .u64_counter("orders.placed")
-        .with_unit("{order}")
-        .build();
-    let amounts = meter
-        .f64_histogram("orders.amount")
-        .with_unit("USD")
-        .build();
-
     let amount = load_cart(order).await;
     let charged = charge(card, amount).await;
     let result = if charged.is_ok() { "ok" } else { "declined" };
-    orders.add(1, &[KeyValue::new("result", result)]);
-    amounts.record(amount, &[KeyValue::new("result", result)]);
+    otel::counter!("orders.placed", 1, result);
     charged?;
     tracing::info!(order.id = order, amount, "order placed");
     Ok(())
@@ -65,6 +53,7 @@ async fn load_cart(order: u64) -> f64 {
 }
 
 #[otel::span(kind = client, attributes(payment.amount = amount))]
+#[otel::metric(histogram = "payments.amount", value = amount, unit = "USD")]
 async fn charge(card: &str, amount: f64) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(8)).await;
     if card == "0000" {

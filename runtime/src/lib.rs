@@ -43,6 +43,25 @@
 //!
 //! See the README for every option, and [`testing`] to assert on what a function records.
 //!
+//! # Metrics
+//!
+//! `#[otel::metric]` measures each call: bare, the function RED metrics (`function.calls` by
+//! result, `function.calls.duration`, named and labelled as autometrics names them); with an
+//! instrument, a counter, histogram or in-flight up-down counter. The body macros record one
+//! measurement. Names, units and buckets are checked at compile time; each call site makes its
+//! instrument once:
+//!
+//! ```
+//! #[otel::metric]
+//! #[otel::metric(histogram = "orders.value", value = total, unit = "USD", buckets = [10, 100])]
+//! fn place(total: f64, kind: &str) -> Result<(), String> {
+//!     otel::counter!("orders.placed", 1, order.kind = kind);
+//!     otel::gauge!("orders.last_total", total);
+//!     Ok(())
+//! }
+//! # place(12.5, "retail").unwrap();
+//! ```
+//!
 //! # Configuration
 //!
 //! Every value is resolved as environment variable > attribute (or [`Config`] builder) >

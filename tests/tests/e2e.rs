@@ -296,3 +296,30 @@ fn span_errors_reach_the_collector_as_events_or_log_records() {
     assert_eq!(run.code, Some(0), "{run:#?}");
     assert_eq!(run.printed("trace_id"), "", "{run:#?}");
 }
+
+/// The RED metrics arrive over OTLP under autometrics' names and labels.
+#[test]
+fn red_metrics_reach_the_collector_under_autometrics_names() {
+    let collector = Collector::start();
+    let run = program::run_against(
+        &collector,
+        "http/protobuf",
+        env!("CARGO_BIN_EXE_span_program"),
+        &[],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let output = collector.wait_for(Duration::from_secs(10), |out| {
+        out.contains("function.calls.duration") && out.contains("Str(place_order)")
+    });
+    for expected in [
+        "function.calls",
+        "function.calls.duration",
+        "function: Str(place_order)",
+        "module: Str(span_program)",
+        "result: Str(error)",
+        "service.name: Str(span-program)",
+        "error.type: Str(std::io::error::Error)",
+    ] {
+        assert!(output.contains(expected), "no `{expected}` in:\n{output}");
+    }
+}

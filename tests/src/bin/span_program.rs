@@ -1,14 +1,15 @@
-//! `#[otel::span]` against a real collector: an order whose card charge fails, the error
-//! recorded on both spans. Prints `trace_id=...`.
+//! `#[otel::span]` and `#[otel::metric]` against a real collector: an order whose card charge
+//! fails, the error recorded on both spans and in the RED metrics. Prints `trace_id=...`.
 
 use std::io;
 
-#[otel::main(service = "span-program", metrics = "none")]
+#[otel::main(service = "span-program")]
 fn main() {
     let _ = place_order(42);
 }
 
 #[otel::span(attributes(order.id = id))]
+#[otel::metric]
 fn place_order(id: u64) -> io::Result<()> {
     println!(
         "trace_id={}",
