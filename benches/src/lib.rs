@@ -264,3 +264,107 @@ pub async fn fastrace_async(amount: u64, currency: &'static str) -> u64 {
     YieldOnce::default().await;
     work(amount, currency)
 }
+
+// --- metrics: the same counter and histogram, every way ------------------------------------------
+
+/// A metric exporter that drops every collection.
+#[derive(Debug, Default)]
+pub struct DiscardMetrics;
+
+impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for DiscardMetrics {
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> OTelSdkResult {
+        black_box(metrics);
+        Ok(())
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        opentelemetry_sdk::metrics::Temporality::Cumulative
+    }
+}
+
+/// A meter provider with a periodic reader on [`DiscardMetrics`].
+pub fn meter_provider() -> opentelemetry_sdk::metrics::SdkMeterProvider {
+    opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(opentelemetry_sdk::metrics::PeriodicReader::builder(DiscardMetrics).build())
+        .build()
+}
+
+/// Hand-written SDK code: instruments created once, a counter add and a histogram record with
+/// one attribute.
+#[derive(Debug)]
+pub struct HandInstruments {
+    orders: opentelemetry::metrics::Counter<u64>,
+    values: opentelemetry::metrics::Histogram<f64>,
+}
+
+impl HandInstruments {
+    pub fn new(provider: &opentelemetry_sdk::metrics::SdkMeterProvider) -> Self {
+        use opentelemetry::metrics::MeterProvider as _;
+        let meter = provider.meter("hand");
+        HandInstruments {
+            orders: meter.u64_counter("orders.placed").build(),
+            values: meter.f64_histogram("orders.value").build(),
+        }
+    }
+}
+
+#[inline(never)]
+pub fn hand_metrics(instruments: &HandInstruments, amount: u64, kind: &str) -> u64 {
+    let attributes = [KeyValue::new("order.kind", kind.to_owned())];
+    instruments.orders.add(1, &attributes);
+    instruments.values.record(amount as f64, &attributes);
+    work(amount, kind)
+}
+
+#[inline(never)]
+#[otel::metric(counter = "orders.placed", attributes(order.kind = kind))]
+#[otel::metric(histogram = "orders.value", value = amount, attributes(order.kind = kind))]
+pub fn macro_metrics(amount: u64, kind: &str) -> u64 {
+    work(amount, kind)
+}
+
+#[inline(never)]
+#[otel::metric]
+pub fn macro_red(amount: u64, kind: &str) -> Result<u64, Declined> {
+    Ok(work(amount, kind))
+}
+
+#[inline(never)]
+#[autometrics::autometrics]
+pub fn autometrics_red(amount: u64, kind: &str) -> Result<u64, Declined> {
+    Ok(work(amount, kind))
+}
+
+/// The `metrics` crate with handles registered once, as its docs recommend for hot paths.
+#[derive(Debug)]
+pub struct MetricsHandles {
+    orders: metrics::Counter,
+    values: metrics::Histogram,
+}
+
+impl MetricsHandles {
+    pub fn new(kind: &str) -> Self {
+        MetricsHandles {
+            orders: metrics::counter!("orders_placed", "order.kind" => kind.to_owned()),
+            values: metrics::histogram!("orders_value", "order.kind" => kind.to_owned()),
+        }
+    }
+}
+
+#[inline(never)]
+pub fn metrics_crate(handles: &MetricsHandles, amount: u64, kind: &str) -> u64 {
+    handles.orders.increment(1);
+    handles.values.record(amount as f64);
+    work(amount, kind)
+}

@@ -70,3 +70,8 @@ pub fn install_tracer_provider(
 pub fn uninstall_tracer_provider() {
     crate::span::backend::uninstall();
 }
+
+/// Makes `#[otel::metric]` and the metric macros record into `provider`. For the benchmarks.
+pub fn install_meter_provider(provider: opentelemetry_sdk::metrics::SdkMeterProvider) {
+    crate::instrument::backend::install(provider);
+}

@@ -8,10 +8,11 @@ use std::sync::OnceLock;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
-use opentelemetry::{Key, KeyValue, Value};
+use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, MeterProvider as _};
+use opentelemetry::{InstrumentationScope, Key, KeyValue, Value};
 
 use super::backend;
-use super::site::{MetricKind, MetricSite};
+use super::site::MetricSite;
 
 /// autometrics' default buckets for `function.calls.duration`, in seconds.
 const DURATION_BUCKETS: &[f64] = &[
@@ -28,12 +29,23 @@ pub(crate) fn set_service_name(name: &str) {
 /// The RED metrics of one function, named and labelled as autometrics names them:
 /// `function.calls` {function, module, service.name, caller.function, caller.module, result}
 /// and `function.calls.duration` (seconds) {function, module, service.name}. Not a public API.
+///
+/// Every label but the result is fixed per call site, so the instruments are bound to their
+/// label sets once: a successful call records without building, hashing or sorting labels.
 #[derive(Debug)]
 pub struct RedSite {
     function: &'static str,
     module: &'static str,
-    calls: MetricSite,
-    duration: MetricSite,
+    scope: (&'static str, &'static str),
+    /// The generation the instruments were made for, and the instruments.
+    instruments: OnceLock<(u64, RedInstruments)>,
+}
+
+#[derive(Debug)]
+struct RedInstruments {
+    calls: Counter<u64>,
+    ok_calls: BoundCounter<u64>,
+    duration: BoundHistogram<f64>,
 }
 
 impl RedSite {
@@ -46,65 +58,97 @@ impl RedSite {
         Self {
             function,
             module,
-            calls: MetricSite::new(
-                "function.calls",
-                MetricKind::Counter,
-                None,
-                Some("Autometrics counter for tracking function calls"),
-                None,
-                scope,
-            ),
-            duration: MetricSite::new(
-                "function.calls.duration",
-                MetricKind::Histogram,
-                Some("s"),
-                Some("Autometrics histogram for tracking function call duration"),
-                Some(DURATION_BUCKETS),
-                scope,
-            ),
+            scope,
+            instruments: OnceLock::new(),
         }
     }
 
-    fn record(&'static self, generation: u64, seconds: f64, error_type: Option<&'static str>) {
+    fn labels(&self) -> [KeyValue; 5] {
         let label = |key: &'static str, value: &'static str| {
             KeyValue::new(Key::from_static_str(key), Value::from(value))
         };
-        let service = SERVICE_NAME.get().copied().unwrap_or("");
-        let function = label("function", self.function);
-        let module = label("module", self.module);
-        let service = label("service.name", service);
-        let result = label("result", if error_type.is_some() { "error" } else { "ok" });
-        let caller_function = label("caller.function", "");
-        let caller_module = label("caller.module", "");
-        match error_type {
-            None => self.calls.record_now(
-                generation,
-                1.0,
-                &[
-                    function.clone(),
-                    module.clone(),
-                    service.clone(),
-                    caller_function,
-                    caller_module,
-                    result,
-                ],
-            ),
-            Some(error_type) => self.calls.record_now(
-                generation,
-                1.0,
-                &[
-                    function.clone(),
-                    module.clone(),
-                    service.clone(),
-                    caller_function,
-                    caller_module,
-                    result,
-                    label("error.type", error_type),
-                ],
-            ),
+        [
+            label("function", self.function),
+            label("module", self.module),
+            label("service.name", SERVICE_NAME.get().copied().unwrap_or("")),
+            label("caller.function", ""),
+            label("caller.module", ""),
+        ]
+    }
+
+    fn record(&'static self, generation: u64, seconds: f64, error_type: Option<&'static str>) {
+        match self.instruments.get() {
+            Some((cached, instruments)) if *cached == generation => {
+                self.record_into(instruments, seconds, error_type);
+            }
+            _ => {
+                if let Some(instruments) = self.make(generation) {
+                    self.record_into(&instruments, seconds, error_type);
+                }
+            }
         }
-        self.duration
-            .record_now(generation, seconds, &[function, module, service]);
+    }
+
+    #[inline]
+    fn record_into(
+        &self,
+        instruments: &RedInstruments,
+        seconds: f64,
+        error_type: Option<&'static str>,
+    ) {
+        match error_type {
+            None => instruments.ok_calls.add(1),
+            Some(error_type) => {
+                let [function, module, service, caller_function, caller_module] = self.labels();
+                instruments.calls.add(
+                    1,
+                    &[
+                        function,
+                        module,
+                        service,
+                        caller_function,
+                        caller_module,
+                        KeyValue::new(Key::from_static_str("result"), Value::from("error")),
+                        KeyValue::new(Key::from_static_str("error.type"), Value::from(error_type)),
+                    ],
+                );
+            }
+        }
+        instruments.duration.record(seconds);
+    }
+
+    #[cold]
+    fn make(&'static self, generation: u64) -> Option<RedInstruments> {
+        let (installed, provider) = backend::current()?;
+        let scope = InstrumentationScope::builder(self.scope.0)
+            .with_version(self.scope.1)
+            .build();
+        let meter = provider.meter_with_scope(scope);
+        let calls = meter
+            .u64_counter("function.calls")
+            .with_description("Autometrics counter for tracking function calls")
+            .build();
+        let duration = meter
+            .f64_histogram("function.calls.duration")
+            .with_unit("s")
+            .with_description("Autometrics histogram for tracking function call duration")
+            .with_boundaries(DURATION_BUCKETS.to_vec())
+            .build();
+        let labels = self.labels();
+        let mut ok_labels = labels.to_vec();
+        ok_labels.push(KeyValue::new(
+            Key::from_static_str("result"),
+            Value::from("ok"),
+        ));
+        let make = || RedInstruments {
+            ok_calls: calls.bind(&ok_labels),
+            duration: duration.bind(&labels[..3]),
+            calls: calls.clone(),
+        };
+        if installed == generation {
+            let _ = self.instruments.set((generation, make()));
+        }
+        Some(make())
     }
 }
 
