@@ -75,3 +75,11 @@ pub fn uninstall_tracer_provider() {
 pub fn install_meter_provider(provider: opentelemetry_sdk::metrics::SdkMeterProvider) {
     crate::instrument::backend::install(provider);
 }
+
+/// An attribute list several instruments share, built only when metrics are recorded.
+#[inline(always)]
+pub fn attributes_if_enabled<const N: usize>(
+    attributes: impl FnOnce() -> [KeyValue; N],
+) -> Option<[KeyValue; N]> {
+    (crate::instrument::backend::generation() != 0).then(attributes)
+}

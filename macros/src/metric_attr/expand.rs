@@ -1,9 +1,10 @@
-//! The expansion: a per-call-site `static` instrument, a measurement at entry (counters,
-//! measured histograms, the +1 of an in-flight counter), and for what needs the end of the
-//! call (durations, the -1, the RED metrics with the result) a guard that closes it on every
+//! The expansion of every `#[otel::metric]` on one function at once: a per-call-site `static`
+//! instrument each, the measurements taken at entry (counters, measured histograms; identical
+//! attribute lists evaluated once for all of them), and for what needs the end of the call
+//! (durations, in-flight counts, the RED metrics with the result) guards that close on every
 //! exit, carried into the future for functions that return one.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
@@ -13,60 +14,84 @@ use crate::item::ItemFn;
 
 use super::parse::{Instrument, MetricArgs};
 
-pub(super) fn expand(args: &MetricArgs, item: ItemFn) -> TokenStream {
-    let private = crate::args::crate_path(args.krate.as_ref());
+pub(super) fn expand(list: &[MetricArgs], item: ItemFn) -> TokenStream {
+    let krate = list.iter().find_map(|args| args.krate.as_ref());
+    let private = crate::args::crate_path(krate);
     let private = quote!(#private::__private);
-    let site = site(args, &item, &private);
-    let attributes = metric_attributes(
-        args.attributes
+
+    let mut statics = Vec::new();
+    // Entry-time measurements; identical attribute lists are evaluated once and shared.
+    let mut shared: Vec<(String, Ident, TokenStream)> = Vec::new();
+    let mut entry = Vec::new();
+    // Guards closed when the call ends.
+    let mut guards: Vec<(Ident, TokenStream)> = Vec::new();
+    let mut needs_result = false;
+    for (index, args) in list.iter().enumerate() {
+        let site_name = format_ident!("__OTEL_METRIC_{}", index);
+        statics.push(site(args, &item, &private, &site_name));
+        let fields = args
+            .attributes
             .as_ref()
             .map(|(_, list)| list.as_slice())
-            .unwrap_or(&[]),
-        &private,
+            .unwrap_or(&[]);
+        let attributes = metric_attributes(fields, &private);
+        let mut shared_attributes = || {
+            let key = attributes.to_string();
+            if let Some((_, name, _)) = shared.iter().find(|(k, _, _)| *k == key) {
+                return name.clone();
+            }
+            let name = format_ident!("__otel_attributes_{}", shared.len());
+            shared.push((key, name.clone(), attributes.clone()));
+            name
+        };
+        let guard = format_ident!("__otel_metric_{}", index);
+        match (&args.instrument, &args.value) {
+            (None, _) => {
+                needs_result = true;
+                guards.push((guard, quote!(#private::MetricGuard::red(&#site_name))));
+            }
+            (Some((Instrument::Counter, _)), _) => {
+                let by = args
+                    .by
+                    .as_ref()
+                    .map(|(_, by)| quote_spanned!(by.span()=> #by))
+                    .unwrap_or_else(|| quote!(1u64));
+                let shared = shared_attributes();
+                entry.push(quote!(#site_name.add_shared(#by, #shared.as_ref());));
+            }
+            (Some((Instrument::Histogram, _)), Some((_, value))) => {
+                let shared = shared_attributes();
+                entry.push(quote!(#site_name.record_shared(#value, #shared.as_ref());));
+            }
+            (Some((Instrument::Histogram, _)), None) => guards.push((
+                guard,
+                quote!(#private::MetricGuard::duration(&#site_name, #attributes)),
+            )),
+            (Some((Instrument::UpDownCounter | Instrument::Gauge, _)), _) => guards.push((
+                guard,
+                quote!(#private::MetricGuard::in_flight(&#site_name, #attributes)),
+            )),
+        }
+    }
+    let shared_lets = shared.iter().map(
+        |(_, name, attributes)| quote!(let #name = #private::attributes_if_enabled(#attributes);),
     );
+    let guard_lets = guards.iter().map(|(name, init)| quote!(let #name = #init;));
+    let prologue = quote! {
+        #(#statics)*
+        { #(#shared_lets)* #(#entry)* }
+        #(#guard_lets)*
+    };
+    let finish = guards
+        .iter()
+        .map(|(name, _)| quote!(#name.finish(__otel_error_type);));
+    let finish = quote!(#(#finish)*);
+    // The guards as one value for a future to carry: `(g0, (g1, ()))`.
+    let carried = guards
+        .iter()
+        .rev()
+        .fold(quote!(()), |rest, (name, _)| quote!((#name, #rest)));
 
-    // What happens at entry, and the guard that lives until the end.
-    let (entry, needs_result) = match &args.instrument {
-        None => (quote!(#private::MetricGuard::red(&__OTEL_METRIC)), true),
-        Some((Instrument::Counter, _)) => {
-            let by = args
-                .by
-                .as_ref()
-                .map(|(_, by)| quote_spanned!(by.span()=> #by))
-                .unwrap_or_else(|| quote!(1u64));
-            (
-                quote! {{
-                    __OTEL_METRIC.add(#by, #attributes);
-                    #private::MetricGuard::<0>::none()
-                }},
-                false,
-            )
-        }
-        Some((Instrument::Histogram, _)) => match &args.value {
-            Some((_, value)) => (
-                quote! {{
-                    __OTEL_METRIC.record(#value, #attributes);
-                    #private::MetricGuard::<0>::none()
-                }},
-                false,
-            ),
-            None => (
-                quote!(#private::MetricGuard::duration(&__OTEL_METRIC, #attributes)),
-                false,
-            ),
-        },
-        Some((Instrument::UpDownCounter | Instrument::Gauge, _)) => (
-            quote!(#private::MetricGuard::in_flight(&__OTEL_METRIC, #attributes)),
-            false,
-        ),
-    };
-    let error_type = quote! {
-        |__otel_out| {
-            #[allow(unused_imports)]
-            use #private::ErrorTypeOf as _;
-            (&&#private::Measured(__otel_out)).__otel_error_type()
-        }
-    };
     // Inline where `__otel_out`'s type is known; the closure form gets its parameter type
     // from `MetricFuture::new`'s bound.
     let error_type_of_out = quote! {{
@@ -74,16 +99,23 @@ pub(super) fn expand(args: &MetricArgs, item: ItemFn) -> TokenStream {
         use #private::ErrorTypeOf as _;
         (&&#private::Measured(&__otel_out)).__otel_error_type()
     }};
+    let error_type = quote! {
+        |__otel_out| {
+            #[allow(unused_imports)]
+            use #private::ErrorTypeOf as _;
+            (&&#private::Measured(__otel_out)).__otel_error_type()
+        }
+    };
     let body = &item.body;
     let output_type = body::output_type(&item.sig.output);
+    let never = matches!(&item.sig.output, syn::ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_)));
 
     let new_body = match body::shape(&item) {
-        // The body stays an `async fn` body: the guard lives in its future, from the first
-        // poll to completion or drop, and `#[otel::span]` or `#[async_trait]` can still see an
-        // `async fn` when they expand after this attribute.
+        // The body stays an `async fn` body: the guards live in its future, from the first
+        // poll to completion or drop, and `#[otel::span]` or `#[async_trait]` can still see
+        // an `async fn` when they expand after this attribute.
         Shape::Async if needs_result => quote! {{
-            #site
-            let __otel_metric = #entry;
+            #prologue
             let __otel_out = async move {
                 if let ::core::option::Option::Some(__otel_ret) =
                     ::core::option::Option::None::<#output_type>
@@ -94,14 +126,15 @@ pub(super) fn expand(args: &MetricArgs, item: ItemFn) -> TokenStream {
                 #body
             }
             .await;
-            __otel_metric.finish(#error_type_of_out);
+            let __otel_error_type = #error_type_of_out;
+            #finish
             __otel_out
         }},
-        Shape::ImplFuture | Shape::BoxedFuture => {
+        Shape::ImplFuture | Shape::BoxedFuture if !guards.is_empty() => {
             let future = quote! {
                 #private::MetricFuture::new(
                     #private::call_once::<#output_type, _>(move || #body),
-                    __otel_metric,
+                    #carried,
                     #error_type,
                 )
             };
@@ -111,36 +144,30 @@ pub(super) fn expand(args: &MetricArgs, item: ItemFn) -> TokenStream {
                 future
             };
             quote! {{
-                #site
-                let __otel_metric = #entry;
+                #prologue
                 #future
             }}
         }
         Shape::Sync {
             returns_value: false,
-        } if needs_result
-            && !matches!(item.sig.output, syn::ReturnType::Type(_, ref ty) if matches!(**ty, syn::Type::Never(_))) =>
-        {
-            quote! {{
-                #site
-                let __otel_metric = #entry;
-                #private::call_once::<(), _>(move || #body);
-                __otel_metric.finish(::core::option::Option::None);
-            }}
-        }
+        } if needs_result && !never => quote! {{
+            #prologue
+            #private::call_once::<(), _>(move || #body);
+            let __otel_error_type = ::core::option::Option::None;
+            #finish
+        }},
         Shape::Sync {
             returns_value: true,
         } if needs_result => quote! {{
-            #site
-            let __otel_metric = #entry;
+            #prologue
             let __otel_out = #private::call_once::<#output_type, _>(move || #body);
-            __otel_metric.finish(#error_type_of_out);
+            let __otel_error_type = #error_type_of_out;
+            #finish
             __otel_out
         }},
-        // Entry-time measurements, or a guard whose drop closes the call.
+        // Entry-time measurements, or guards whose drop closes the call.
         _ => quote! {{
-            #site
-            let __otel_metric = #entry;
+            #prologue
             #body
         }},
     };
@@ -154,7 +181,7 @@ pub(super) fn expand(args: &MetricArgs, item: ItemFn) -> TokenStream {
     }
 }
 
-fn site(args: &MetricArgs, item: &ItemFn, private: &TokenStream) -> TokenStream {
+fn site(args: &MetricArgs, item: &ItemFn, private: &TokenStream, site_name: &Ident) -> TokenStream {
     let scope = quote!((
         ::core::env!("CARGO_PKG_NAME"),
         ::core::env!("CARGO_PKG_VERSION")
@@ -162,7 +189,7 @@ fn site(args: &MetricArgs, item: &ItemFn, private: &TokenStream) -> TokenStream 
     let Some((instrument, name)) = &args.instrument else {
         let function = item.sig.ident.to_string();
         return quote! {
-            static __OTEL_METRIC: #private::RedSite =
+            static #site_name: #private::RedSite =
                 #private::RedSite::new(#function, ::core::module_path!(), #scope);
         };
     };
@@ -186,7 +213,7 @@ fn site(args: &MetricArgs, item: &ItemFn, private: &TokenStream) -> TokenStream 
         None => quote!(::core::option::Option::None),
     };
     quote! {
-        static __OTEL_METRIC: #private::MetricSite = #private::MetricSite::new(
+        static #site_name: #private::MetricSite = #private::MetricSite::new(
             #name,
             #private::MetricKind::#kind,
             #unit,

@@ -26,10 +26,37 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
             return errors.with_item(item);
         }
     };
-    let args = parse::MetricArgs::parse(args, &mut errors);
-    validate::check(&args, &parsed_item, &mut errors);
+    let mut parsed_item = parsed_item;
+    let mut list = vec![parse::MetricArgs::parse(args, &mut errors)];
+    // Every other `#[otel::metric]` on the function expands here too, so attribute lists
+    // they share are evaluated once per call.
+    let attrs = std::mem::take(&mut parsed_item.attrs);
+    for attr in attrs {
+        if !is_otel_metric(attr.path()) {
+            parsed_item.attrs.push(attr);
+            continue;
+        }
+        let tokens = match &attr.meta {
+            syn::Meta::Path(_) => TokenStream::new(),
+            syn::Meta::List(list) => list.tokens.clone(),
+            syn::Meta::NameValue(name_value) => {
+                errors.error(name_value, "write `#[otel::metric(...)]`");
+                continue;
+            }
+        };
+        list.push(parse::MetricArgs::parse(tokens, &mut errors));
+    }
+    for args in &list {
+        validate::check(args, &parsed_item, &mut errors);
+    }
     if !errors.is_empty() {
         return errors.with_item(item);
     }
-    expand::expand(&args, parsed_item)
+    expand::expand(&list, parsed_item)
+}
+
+/// `#[otel::metric]` or `#[::otel::metric]`.
+fn is_otel_metric(path: &syn::Path) -> bool {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    segments == ["otel", "metric"]
 }

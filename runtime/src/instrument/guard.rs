@@ -279,6 +279,20 @@ pub trait Finish {
     fn finish(self, error_type: Option<&'static str>);
 }
 
+impl Finish for () {
+    #[inline]
+    fn finish(self, _: Option<&'static str>) {}
+}
+
+/// Several guards, carried as `(first, (second, ()))`.
+impl<A: Finish, B: Finish> Finish for (A, B) {
+    #[inline]
+    fn finish(self, error_type: Option<&'static str>) {
+        self.0.finish(error_type);
+        self.1.finish(error_type);
+    }
+}
+
 impl<const N: usize> Finish for MetricGuard<N> {
     #[inline]
     fn finish(self, error_type: Option<&'static str>) {

@@ -76,6 +76,42 @@ impl MetricSite {
         }
     }
 
+    /// Adds `value` to a counter with attributes built once for several instruments (`None`
+    /// when metrics are off).
+    #[inline(always)]
+    pub fn add_shared<const N: usize>(
+        &'static self,
+        value: impl CountValue,
+        attributes: Option<&[KeyValue; N]>,
+    ) {
+        let generation = backend::generation();
+        if generation != 0
+            && let Some(attributes) = attributes
+            && let Some(count) = value.to_count()
+        {
+            self.with_instrument(generation, |instrument| {
+                if let Instrument::Counter(counter) = instrument {
+                    counter.add(count, attributes);
+                }
+            });
+        }
+    }
+
+    /// Records `value` with attributes built once for several instruments.
+    #[inline(always)]
+    pub fn record_shared<const N: usize>(
+        &'static self,
+        value: impl MeasureValue,
+        attributes: Option<&[KeyValue; N]>,
+    ) {
+        let generation = backend::generation();
+        if generation != 0
+            && let Some(attributes) = attributes
+        {
+            self.record_now(generation, value.to_measure(), attributes);
+        }
+    }
+
     /// Moves an up-down counter by `value`.
     #[inline(always)]
     pub fn add_delta<const N: usize>(
