@@ -42,6 +42,60 @@ impl Parse for Arg {
     }
 }
 
+/// Parses expression arguments and hands each admitted one to `set` by name. `special`
+/// answers keys that deserve their own message (keys of other crates, later releases);
+/// unknown and repeated keys become errors. Every error is collected.
+pub(crate) fn parse_each(
+    tokens: TokenStream,
+    accepted: &[&str],
+    what: &str,
+    special: impl Fn(&str) -> Option<String>,
+    errors: &mut Errors,
+    mut set: impl FnMut(&str, ExprArg) -> syn::Result<()>,
+) {
+    let list = match parse_expr_args(tokens) {
+        Ok(list) => list,
+        Err(error) => {
+            errors.push(error);
+            return;
+        }
+    };
+    let mut guard = KeyGuard::new(accepted);
+    for arg in list {
+        let name = arg.key.unraw().to_string();
+        if let Some(message) = special(&name) {
+            errors.error(&arg.key, message);
+            continue;
+        }
+        if !guard.admit(&arg.key, errors) {
+            if !accepted.contains(&name.as_str()) {
+                errors.push(guard.unknown(&arg.key, what));
+            }
+            continue;
+        }
+        if let Err(error) = set(&name, arg) {
+            errors.push(error);
+        }
+    }
+}
+
+/// A string literal value, or an error on the value (or key) naming `example`.
+pub(crate) fn string_arg(arg: &ExprArg, example: &str) -> syn::Result<LitStr> {
+    match &arg.value {
+        ExprArgValue::Expr(syn::Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        })) => Ok(lit.clone()),
+        ExprArgValue::Expr(expr) => Err(syn::Error::new_spanned(
+            expr,
+            format!("`{}` takes a string literal, such as {example}", arg.key),
+        )),
+        _ => Err(syn::Error::new_spanned(
+            &arg.key,
+            format!("`{}` takes a string literal, such as {example}", arg.key),
+        )),
+    }
+}
+
 /// `crate = "::otel"` for the attributes whose values are expressions.
 pub(crate) fn crate_path_arg(arg: &ExprArg) -> syn::Result<syn::Path> {
     let message = "`crate` expects the path the otel crate is reachable at, such as \"::otel\" \

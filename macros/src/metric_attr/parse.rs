@@ -1,11 +1,10 @@
 //! Tokens into typed `#[otel::metric]` arguments; each bad value is an error on its token.
 
 use proc_macro2::{Span, TokenStream};
-use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{Expr, Ident, Lit, LitStr};
 
-use crate::args::{self, ExprArg, ExprArgValue, KeyGuard};
+use crate::args::{self, ExprArg, ExprArgValue};
 use crate::diag::Errors;
 use crate::fields::{self, Field};
 
@@ -69,34 +68,20 @@ pub(super) struct MetricArgs {
 impl MetricArgs {
     pub(super) fn parse(tokens: TokenStream, errors: &mut Errors) -> MetricArgs {
         let mut out = MetricArgs::default();
-        let list = match args::parse_expr_args(tokens) {
-            Ok(list) => list,
-            Err(error) => {
-                errors.push(error);
-                return out;
-            }
-        };
-        let mut guard = KeyGuard::new(KEYS);
-        for arg in list {
-            let name = arg.key.unraw().to_string();
-            if name == "gauge" {
-                errors.error(
-                    &arg.key,
+        args::parse_each(
+            tokens,
+            KEYS,
+            "#[otel::metric]",
+            |name| {
+                (name == "gauge").then(|| {
                     "a gauge records a value, not a call: use `otel::gauge!(\"name\", value)` \
-                     in the body",
-                );
-                continue;
-            }
-            if !guard.admit(&arg.key, errors) {
-                if !KEYS.contains(&name.as_str()) {
-                    errors.push(guard.unknown(&arg.key, "#[otel::metric]"));
-                }
-                continue;
-            }
-            if let Err(error) = out.set(&name, arg) {
-                errors.push(error);
-            }
-        }
+                     in the body"
+                        .to_owned()
+                })
+            },
+            errors,
+            |name, arg| out.set(name, arg),
+        );
         out
     }
 
@@ -108,10 +93,7 @@ impl MetricArgs {
                     "histogram" => Instrument::Histogram,
                     _ => Instrument::UpDownCounter,
                 };
-                let lit = string(
-                    &arg,
-                    "the instrument name, such as `counter = \"orders.placed\"`",
-                )?;
+                let lit = args::string_arg(&arg, "`counter = \"orders.placed\"`")?;
                 if let Some((other, _)) = &self.instrument {
                     return Err(syn::Error::new_spanned(
                         &arg.key,
@@ -140,9 +122,10 @@ impl MetricArgs {
                     self.value = Some((arg.key, expr));
                 }
             }
-            "unit" => self.unit = Some(string(&arg, "`unit = \"ms\"`")?),
+            "unit" => self.unit = Some(args::string_arg(&arg, "`unit = \"ms\"`")?),
             "description" => {
-                self.description = Some(string(&arg, "`description = \"Orders placed\"`")?);
+                self.description =
+                    Some(args::string_arg(&arg, "`description = \"Orders placed\"`")?);
             }
             "buckets" => self.buckets = Some((arg.key.clone(), buckets(&arg)?)),
             "attributes" => self.attributes = Some((arg.key.clone(), fields::list(&arg)?)),
@@ -155,22 +138,6 @@ impl MetricArgs {
             }
         }
         Ok(())
-    }
-}
-
-fn string(arg: &ExprArg, example: &str) -> syn::Result<LitStr> {
-    match &arg.value {
-        ExprArgValue::Expr(Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(lit), ..
-        })) => Ok(lit.clone()),
-        ExprArgValue::Expr(expr) => Err(syn::Error::new_spanned(
-            expr,
-            format!("`{}` takes a string literal: {example}", arg.key),
-        )),
-        _ => Err(syn::Error::new_spanned(
-            &arg.key,
-            format!("`{}` takes a string literal: {example}", arg.key),
-        )),
     }
 }
 

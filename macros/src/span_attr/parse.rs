@@ -1,10 +1,9 @@
 //! Tokens into typed `#[otel::span]` arguments; each bad value is an error on its token.
 
 use proc_macro2::{Span, TokenStream};
-use syn::ext::IdentExt as _;
 use syn::{Expr, Ident, Lit, LitStr};
 
-use crate::args::{self, ExprArg, ExprArgValue, KeyGuard};
+use crate::args::{self, ExprArg, ExprArgValue};
 use crate::diag::Errors;
 use crate::fields::{self, Field};
 
@@ -79,30 +78,19 @@ pub(super) struct SpanArgs {
 impl SpanArgs {
     pub(super) fn parse(tokens: TokenStream, errors: &mut Errors) -> SpanArgs {
         let mut out = SpanArgs::default();
-        let list = match args::parse_expr_args(tokens) {
-            Ok(list) => list,
-            Err(error) => {
-                errors.push(error);
-                return out;
-            }
-        };
-        let mut guard = KeyGuard::new(KEYS);
-        for arg in list {
-            let name = arg.key.unraw().to_string();
-            if let Some((_, hint)) = FROM_TRACING.iter().find(|(key, _)| *key == name) {
-                errors.error(&arg.key, format!("unknown key `{name}`: {hint}"));
-                continue;
-            }
-            if !guard.admit(&arg.key, errors) {
-                if !KEYS.contains(&name.as_str()) {
-                    errors.push(guard.unknown(&arg.key, "#[otel::span]"));
-                }
-                continue;
-            }
-            if let Err(error) = out.set(&name, arg) {
-                errors.push(error);
-            }
-        }
+        args::parse_each(
+            tokens,
+            KEYS,
+            "#[otel::span]",
+            |name| {
+                FROM_TRACING
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, hint)| format!("unknown key `{name}`: {hint}"))
+            },
+            errors,
+            |name, arg| out.set(name, arg),
+        );
         out
     }
 
@@ -135,24 +123,8 @@ impl SpanArgs {
     }
 }
 
-fn string(arg: &ExprArg, example: &str) -> syn::Result<LitStr> {
-    match &arg.value {
-        ExprArgValue::Expr(Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(lit), ..
-        })) => Ok(lit.clone()),
-        ExprArgValue::Expr(expr) => Err(syn::Error::new_spanned(
-            expr,
-            format!("`{}` takes a string literal, such as {example}", arg.key),
-        )),
-        _ => Err(syn::Error::new_spanned(
-            &arg.key,
-            format!("`{}` takes a string literal, such as {example}", arg.key),
-        )),
-    }
-}
-
 fn name_value(arg: &ExprArg) -> syn::Result<LitStr> {
-    let lit = string(arg, "`name = \"checkout\"`")?;
+    let lit = args::string_arg(arg, "`name = \"checkout\"`")?;
     if lit.value().trim().is_empty() {
         return Err(syn::Error::new(lit.span(), "the span name cannot be empty"));
     }
