@@ -14,10 +14,18 @@ use super::style;
 #[derive(Debug, Default)]
 pub(crate) struct ConsoleMetricExporter;
 
+/// The meter scope of the SDK's own metrics (`otel.sdk.*`).
+const SDK_SCOPE: &str = "otel.sdk";
+
 impl PushMetricExporter for ConsoleMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let mut out = String::new();
-        for scope in metrics.scope_metrics() {
+        // The SDK's self-observability metrics (scope `otel.sdk`) go to collectors, where they
+        // are dashboards' business; on a terminal they only hide the program's own.
+        for scope in metrics
+            .scope_metrics()
+            .filter(|scope| scope.scope().name() != SDK_SCOPE)
+        {
             for metric in scope.metrics() {
                 render_metric(metric, &mut out);
             }
