@@ -40,6 +40,19 @@ pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
     body()
 }
 
+/// The body of an instrumented fn as an `FnOnce` closure returning `R`: the expected type lets
+/// `?` pick its error conversion, and `FnOnce` lets it return borrows of what it captured.
+#[inline(always)]
+pub fn body<R, F: FnOnce() -> R>(body: F) -> F {
+    body
+}
+
+/// Whether spans are recorded: the disabled path's only cost, one relaxed atomic load.
+#[inline(always)]
+pub fn spans_enabled() -> bool {
+    crate::span::backend::generation() != 0
+}
+
 /// Runs an `async fn main` body when no runtime attribute is present: a multi-thread tokio
 /// runtime, as `#[tokio::main]` would build.
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {

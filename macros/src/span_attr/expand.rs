@@ -22,6 +22,8 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
     let attributes = attributes(args, &private);
     let shape = body::shape(&item);
     let output_type = body::output_type(&item.sig.output);
+    let never =
+        matches!(&item.sig.output, ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_)));
     let body = item.body.clone();
 
     let new_body = match shape {
@@ -84,8 +86,14 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             let record = record(args, &private);
             quote! {{
                 #site
+                // The body, once, as a closure: its `return`s and `?`s come back here.
+                let __otel_body = #private::body::<#output_type, _>(move || #body);
+                // Disabled: one relaxed load and a branch, then the body.
+                if !#private::spans_enabled() {
+                    return __otel_body();
+                }
                 let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #attributes);
-                let __otel_out = #private::call_once::<#output_type, _>(move || #body);
+                let __otel_out = __otel_body();
                 if let ::core::option::Option::Some(__otel_cx) = __otel_span.context() {
                     let __otel_out = &__otel_out;
                     #record
@@ -93,6 +101,18 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
                 __otel_out
             }}
         }
+        Shape::Sync {
+            returns_value: false,
+        } if !never => quote! {{
+            #site
+            let __otel_body = #private::body::<(), _>(move || #body);
+            if !#private::spans_enabled() {
+                return __otel_body();
+            }
+            let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #attributes);
+            __otel_body()
+        }},
+        // `-> !`: no value ever comes back, so nothing needs one.
         Shape::Sync {
             returns_value: false,
         } => quote! {{
