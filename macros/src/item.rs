@@ -32,6 +32,20 @@ impl Parse for ItemFn {
     }
 }
 
+impl ItemFn {
+    /// The function again, its attributes, visibility and signature as they are now, with
+    /// `body` in place of the original one.
+    pub(crate) fn with_body(self, body: TokenStream) -> TokenStream {
+        let Self {
+            attrs, vis, sig, ..
+        } = self;
+        quote::quote! {
+            #(#attrs)*
+            #vis #sig #body
+        }
+    }
+}
+
 impl ToTokens for ItemFn {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         tokens.append_all(&self.attrs);

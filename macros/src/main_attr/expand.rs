@@ -33,13 +33,7 @@ pub(super) fn expand(args: &MainArgs, mut item: ItemFn) -> TokenStream {
             #body
         }}
     };
-    let ItemFn {
-        attrs, vis, sig, ..
-    } = item;
-    quote! {
-        #(#attrs)*
-        #vis #sig #new_body
-    }
+    item.with_body(new_body)
 }
 
 /// The `Config` builder chain the arguments describe.

@@ -172,13 +172,7 @@ pub(super) fn expand(list: &[MetricArgs], item: ItemFn) -> TokenStream {
         }},
     };
 
-    let ItemFn {
-        attrs, vis, sig, ..
-    } = item;
-    quote! {
-        #(#attrs)*
-        #vis #sig #new_body
-    }
+    item.with_body(new_body)
 }
 
 fn site(args: &MetricArgs, item: &ItemFn, private: &TokenStream, site_name: &Ident) -> TokenStream {

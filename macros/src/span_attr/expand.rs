@@ -122,13 +122,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
         }},
     };
 
-    let ItemFn {
-        attrs, vis, sig, ..
-    } = item;
-    quote! {
-        #(#attrs)*
-        #vis #sig #new_body
-    }
+    item.with_body(new_body)
 }
 
 /// The marker fn whose `type_name` is the function's path, and the call site's `static`.
