@@ -13,6 +13,14 @@ fn points_named(capture: &MetricCapture, name: &str) -> Vec<MetricPoint> {
         .collect()
 }
 
+/// The first point of instrument `name`.
+fn point<'a>(points: &'a [MetricPoint], name: &str) -> &'a MetricPoint {
+    points
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no `{name}` in {points:#?}"))
+}
+
 fn histogram(point: &MetricPoint) -> (u64, f64, Vec<f64>) {
     match &point.value {
         PointValue::Histogram {
@@ -145,12 +153,7 @@ fn stacked_instruments_record_units_descriptions_buckets_and_attributes() {
     place("retail", 42.0, 3);
     place("retail", 420.0, 2);
     let points = capture.points();
-    let find = |name: &str| {
-        points
-            .iter()
-            .find(|p| p.name == name)
-            .unwrap_or_else(|| panic!("no `{name}` in {points:#?}"))
-    };
+    let find = |name: &str| point(&points, name);
     let placed = find("orders.placed");
     assert_eq!(placed.value, PointValue::Sum(2.0));
     assert_eq!(placed.unit, "{order}");
@@ -228,12 +231,7 @@ fn body_macros_record_with_their_attributes() {
     let capture = capture_metrics();
     body_macros("emails");
     let points = capture.points();
-    let find = |name: &str| {
-        points
-            .iter()
-            .find(|p| p.name == name)
-            .unwrap_or_else(|| panic!("no `{name}` in {points:#?}"))
-    };
+    let find = |name: &str| point(&points, name);
     assert_eq!(find("jobs.enqueued").value, PointValue::Sum(2.0));
     assert_eq!(
         find("jobs.enqueued").attribute("queue").as_deref(),
