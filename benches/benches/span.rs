@@ -45,8 +45,13 @@ struct Setup {
 
 impl Setup {
     fn new(sampler: Sampler, kind: SamplerKind) -> Self {
-        let provider = provider(sampler);
-        install_tracer_provider(provider.clone(), kind);
+        // One provider for every case: `#[otel::span]` shares its processor, the others go
+        // through it.
+        let provider = install_tracer_provider(
+            SdkTracerProvider::builder().with_sampler(sampler),
+            batch_processor(),
+            kind,
+        );
         let subscriber = tracing_subscriber::registry()
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing")));
         Setup {

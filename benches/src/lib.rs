@@ -13,8 +13,7 @@ use opentelemetry::trace::{FutureExt as _, Status, TraceContextExt as _, Tracer 
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, SpanData,
-    SpanExporter,
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SpanData, SpanExporter,
 };
 
 /// An exporter that drops every batch: the benchmark measures the calling thread, not a
@@ -29,21 +28,16 @@ impl SpanExporter for Discard {
     }
 }
 
-/// A provider with a batch processor on [`Discard`]. The queue is large enough that the
-/// export thread keeps up and no span is dropped: every case pays for delivery, as in a
-/// service that is not overloaded (a full queue would make the cheapest case the one that
+/// The batch processor every case records into, on [`Discard`]. The queue is large enough
+/// that the export thread keeps up and no span is dropped: every case pays for delivery, as in
+/// a service that is not overloaded (a full queue would make the cheapest case the one that
 /// loses the most spans).
-pub fn provider(sampler: Sampler) -> SdkTracerProvider {
+pub fn batch_processor() -> BatchSpanProcessor {
     let config = BatchConfigBuilder::default()
         .with_max_queue_size(1 << 16)
         .build();
-    SdkTracerProvider::builder()
-        .with_sampler(sampler)
-        .with_span_processor(
-            BatchSpanProcessor::builder(Discard)
-                .with_batch_config(config)
-                .build(),
-        )
+    BatchSpanProcessor::builder(Discard)
+        .with_batch_config(config)
         .build()
 }
 

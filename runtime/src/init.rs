@@ -7,7 +7,6 @@ use crate::config::{Config, Propagator, Settings};
 use crate::diagnostics::warn_once;
 use crate::guard::{self, Pipelines, ShutdownGuard};
 use crate::span::outcome::ExceptionSignal;
-use crate::span::sampling::Sampling;
 use crate::{instrument, logs, metrics, panic_hook, resource, signals, span, subscriber, traces};
 
 /// Resolves `config` against the process environment and installs everything.
@@ -27,20 +26,18 @@ pub(crate) fn install(config: Config) -> ShutdownGuard {
     let service_name = resource
         .get(&opentelemetry::Key::from_static_str("service.name"))
         .map(|name| name.to_string());
-    let tracer = traces::provider(&settings, resource.clone());
+    let trace_pipeline = traces::pipeline(&settings, resource.clone());
+    let tracer = trace_pipeline
+        .as_ref()
+        .map(|pipeline| pipeline.provider.clone());
     let meter = metrics::provider(&settings, resource.clone());
     let logger = logs::provider(&settings, resource);
 
-    if let Some(tracer) = &tracer {
-        opentelemetry::global::set_tracer_provider(tracer.clone());
+    if let Some(pipeline) = trace_pipeline {
+        opentelemetry::global::set_tracer_provider(pipeline.provider.clone());
         let exceptions =
             ExceptionSignal::parse(std::env::var(ExceptionSignal::VARIABLE).ok().as_deref());
-        span::backend::install(
-            tracer.clone(),
-            Sampling::of(settings.sampler.value),
-            exceptions,
-            logger.as_ref(),
-        );
+        span::backend::install(pipeline, exceptions, logger.as_ref());
     }
     if let Some(meter) = &meter {
         opentelemetry::global::set_meter_provider(meter.clone());

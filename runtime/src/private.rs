@@ -65,18 +65,34 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     runtime.block_on(future)
 }
 
-/// Makes `#[otel::span]` record into `provider`, built with the sampler `sampler` describes.
-/// For the benchmarks, which compare recording paths on one hand-built provider.
+/// Builds the provider of `builder` (its sampler already set, as `sampler` describes) with
+/// `processor`, and makes `#[otel::span]` record into it. For the benchmarks, which compare
+/// recording paths on one provider.
 pub fn install_tracer_provider(
-    provider: opentelemetry_sdk::trace::SdkTracerProvider,
+    builder: opentelemetry_sdk::trace::TracerProviderBuilder,
+    processor: impl opentelemetry_sdk::trace::SpanProcessor + 'static,
     sampler: SamplerKind,
-) {
+) -> opentelemetry_sdk::trace::SdkTracerProvider {
+    let resource = opentelemetry_sdk::Resource::builder().build();
+    let mut processors = crate::span::processors::SpanProcessors::default();
+    let provider = processors
+        .register(
+            builder.with_resource(resource.clone()),
+            processor,
+            &resource,
+        )
+        .build();
     crate::span::backend::install(
-        provider,
-        crate::span::sampling::Sampling::of(sampler),
+        crate::span::backend::Pipeline {
+            provider: provider.clone(),
+            processors,
+            sampling: crate::span::sampling::Sampling::of(sampler),
+            ratio: 1.0,
+        },
         crate::span::outcome::ExceptionSignal::SpanEvent,
         None,
     );
+    provider
 }
 
 /// Back to the disabled path, as before any `init`.

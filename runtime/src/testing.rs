@@ -21,16 +21,20 @@
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use opentelemetry::KeyValue;
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, InMemoryMetricExporterBuilder, PeriodicReader, SdkMeterProvider,
     Temporality,
 };
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    InMemorySpanExporter, Sampler, SdkTracerProvider, SimpleSpanProcessor,
+};
 
 use crate::instrument;
-use crate::span::backend;
+use crate::span::backend::{self, Pipeline};
 use crate::span::outcome::ExceptionSignal;
+use crate::span::processors::SpanProcessors;
 use crate::span::sampling::{Root, Sampling};
 use crate::{panic_hook, subscriber};
 
@@ -62,15 +66,27 @@ pub fn capture_spans() -> SpanCapture {
 
 fn install() -> InMemorySpanExporter {
     let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
+    let resource = Resource::builder().build();
+    let mut processors = SpanProcessors::default();
+    let provider = processors
+        .register(
+            SdkTracerProvider::builder()
+                .with_resource(resource.clone())
+                .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
+            SimpleSpanProcessor::new(exporter.clone()),
+            &resource,
+        )
         .build();
     opentelemetry::global::set_tracer_provider(provider.clone());
     let exceptions =
         ExceptionSignal::parse(std::env::var(ExceptionSignal::VARIABLE).ok().as_deref());
     backend::install(
-        provider.clone(),
-        Sampling::ParentBased(Root::AlwaysOn),
+        Pipeline {
+            provider: provider.clone(),
+            processors,
+            sampling: Sampling::ParentBased(Root::AlwaysOn),
+            ratio: 1.0,
+        },
         exceptions,
         None,
     );

@@ -1,4 +1,5 @@
-//! The tracer provider: sampler, batch (OTLP) and simple (console) processors.
+//! The tracer provider: sampler, batch (OTLP) and simple (console) processors, shared with
+//! the `#[otel::span]` recording path.
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
@@ -8,16 +9,21 @@ use opentelemetry_sdk::trace::{
 use crate::config::{Exporter, SamplerKind, Settings};
 use crate::diagnostics::warn_once;
 use crate::exporter::{console::ConsoleSpanExporter, otlp};
+use crate::span::backend::Pipeline;
+use crate::span::processors::SpanProcessors;
+use crate::span::sampling::Sampling;
 
 /// Builds the tracer provider, or `None` when traces are off.
-pub(crate) fn provider(settings: &Settings, resource: Resource) -> Option<SdkTracerProvider> {
+pub(crate) fn pipeline(settings: &Settings, resource: Resource) -> Option<Pipeline> {
     let signal = &settings.traces;
     if !signal.is_enabled() {
         return None;
     }
+    let mut processors = SpanProcessors::default();
+    let (kind, ratio) = (settings.sampler.value, settings.sample_ratio.value);
     let mut builder = SdkTracerProvider::builder()
-        .with_resource(resource)
-        .with_sampler(sampler(settings.sampler.value, settings.sample_ratio.value));
+        .with_resource(resource.clone())
+        .with_sampler(sampler(kind, ratio));
     if signal.uses(Exporter::Otlp) {
         match otlp::span_exporter(signal) {
             Ok(exporter) => {
@@ -27,20 +33,30 @@ pub(crate) fn provider(settings: &Settings, resource: Resource) -> Option<SdkTra
                     .with_max_export_batch_size(batch.max_export_batch_size.value)
                     .with_scheduled_delay(batch.schedule_delay.value)
                     .build();
-                builder = builder.with_span_processor(
+                builder = processors.register(
+                    builder,
                     BatchSpanProcessor::builder(exporter)
                         .with_batch_config(config)
                         .build(),
+                    &resource,
                 );
             }
             Err(error) => warn_once(&format!("the OTLP span exporter is off: {error}")),
         }
     }
     if signal.uses(Exporter::Console) {
-        builder =
-            builder.with_span_processor(SimpleSpanProcessor::new(ConsoleSpanExporter::default()));
+        builder = processors.register(
+            builder,
+            SimpleSpanProcessor::new(ConsoleSpanExporter::default()),
+            &resource,
+        );
     }
-    Some(builder.build())
+    Some(Pipeline {
+        provider: builder.build(),
+        processors,
+        sampling: Sampling::of(kind),
+        ratio,
+    })
 }
 
 fn sampler(kind: SamplerKind, ratio: f64) -> Sampler {

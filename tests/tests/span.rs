@@ -353,6 +353,35 @@ fn body_helpers_add_attributes_and_events() {
     );
 }
 
+#[otel::span]
+fn recorded_through_the_api() {
+    otel::opentelemetry::trace::get_active_span(|span| {
+        span.set_attribute(KeyValue::new("api.attribute", 7));
+        span.add_event("api.event", vec![KeyValue::new("api.key", "value")]);
+        span.update_name("renamed_through_the_api");
+        span.set_status(Status::Ok);
+    });
+}
+
+#[test]
+fn the_opentelemetry_api_records_on_the_current_otel_span() {
+    let capture = capture_spans();
+    recorded_through_the_api();
+    let span = capture.span("renamed_through_the_api");
+    assert_eq!(attribute(&span, "api.attribute"), Some(Value::I64(7)));
+    assert_eq!(
+        event_attribute(event(&span, "api.event"), "api.key").as_deref(),
+        Some("value")
+    );
+    assert_eq!(span.status, Status::Ok);
+    assert_eq!(span.instrumentation_scope.name(), env!("CARGO_PKG_NAME"));
+    assert_eq!(
+        span.instrumentation_scope.version(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert!(span.end_time >= span.start_time);
+}
+
 #[test]
 fn root_starts_a_new_trace_linked_to_the_current_one() {
     let capture = capture_spans();

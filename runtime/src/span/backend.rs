@@ -8,9 +8,10 @@ use std::sync::{Arc, RwLock};
 use opentelemetry::InstrumentationScope;
 use opentelemetry::logs::LoggerProvider as _;
 use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Config, SdkTracerProvider, SpanLimits};
 
 use super::outcome::ExceptionSignal;
+use super::processors::SpanProcessors;
 use super::sampling::Sampling;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -21,28 +22,48 @@ static EXCEPTIONS: AtomicU8 = AtomicU8::new(0);
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 static BACKEND: RwLock<Option<Arc<Backend>>> = RwLock::new(None);
 
+/// A tracer provider as `#[otel::span]` records into it: its processors, shared with it, and
+/// the sampler it was built with.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub(crate) provider: SdkTracerProvider,
+    pub(crate) processors: SpanProcessors,
+    pub(crate) sampling: Sampling,
+    /// The ratio of a `TraceIdRatio` sampler.
+    pub(crate) ratio: f64,
+}
+
 /// What spans are recorded into.
 #[derive(Debug)]
 pub(crate) struct Backend {
     pub(crate) generation: u64,
-    pub(crate) provider: SdkTracerProvider,
+    /// Kept so the provider (and its export thread) lives as long as spans record into it.
+    _provider: SdkTracerProvider,
+    pub(crate) processors: SpanProcessors,
+    pub(crate) ratio: f64,
+    /// The provider's limits: built without explicit ones, it reads them from the
+    /// environment as [`Config::default`] does.
+    pub(crate) limits: SpanLimits,
     /// Where exceptions go when `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` asks for log records.
     pub(crate) exception_logger: Option<SdkLogger>,
 }
 
-/// Makes `provider` the one every call site records into from its next call.
+/// Makes `pipeline` the one every call site records into from its next call.
 pub(crate) fn install(
-    provider: SdkTracerProvider,
-    sampling: Sampling,
+    pipeline: Pipeline,
     exceptions: ExceptionSignal,
     logger_provider: Option<&SdkLoggerProvider>,
 ) {
     let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
     let exception_logger = logger_provider
         .map(|provider| provider.logger_with_scope(InstrumentationScope::builder("otel").build()));
+    let sampling = pipeline.sampling;
     let backend = Arc::new(Backend {
         generation,
-        provider,
+        _provider: pipeline.provider,
+        processors: pipeline.processors,
+        ratio: pipeline.ratio,
+        limits: Config::default().span_limits,
         exception_logger,
     });
     SAMPLING.store(sampling.to_u8(), Ordering::Relaxed);

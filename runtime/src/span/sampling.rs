@@ -1,7 +1,8 @@
-//! The sampling decisions that are certain before a span is built: with them an unsampled
-//! span costs a span context, not an SDK span with its attributes.
+//! The configured sampler, decided by `#[otel::span]` itself: the decisions that are certain
+//! before anything is built (an unsampled span then costs a span context at most), and the
+//! rest with the trace id, exactly as the SDK's samplers decide.
 
-use opentelemetry::trace::SpanContext;
+use opentelemetry::trace::{SpanContext, TraceId};
 
 use crate::config::SamplerKind;
 
@@ -57,6 +58,20 @@ impl Sampling {
         }
     }
 
+    /// Whether a span under `parent` in trace `trace_id` is recorded and sampled. `ratio` is
+    /// the configured `TraceIdRatio` ratio.
+    pub(crate) fn samples(self, parent: &SpanContext, trace_id: TraceId, ratio: f64) -> bool {
+        match self {
+            Self::AlwaysOn => true,
+            Self::AlwaysOff => false,
+            Self::TraceIdRatio => by_ratio(trace_id, ratio),
+            Self::ParentBased(_) if parent.is_valid() => parent.is_sampled(),
+            Self::ParentBased(Root::AlwaysOn) => true,
+            Self::ParentBased(Root::AlwaysOff) => false,
+            Self::ParentBased(Root::TraceIdRatio) => by_ratio(trace_id, ratio),
+        }
+    }
+
     /// `true` when the SDK would certainly drop a span under `parent`. `false` means "ask
     /// the SDK", which then decides (and may still drop, for ratio samplers).
     pub(crate) fn certainly_drops(self, parent: &SpanContext) -> bool {
@@ -74,6 +89,24 @@ impl Sampling {
             }
         }
     }
+}
+
+/// The SDK's `TraceIdRatioBased` decision: the low 63 bits of the trace id below the ratio's
+/// share of them. Same trace id, same decision, whoever decides.
+fn by_ratio(trace_id: TraceId, ratio: f64) -> bool {
+    if ratio >= 1.0 {
+        return true;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let upper_bound = (ratio.max(0.0) * (1u64 << 63) as f64) as u64;
+    let bytes = trace_id.to_bytes();
+    let mut low = [0u8; 8];
+    low.copy_from_slice(&bytes[8..]);
+    (u64::from_be_bytes(low) >> 1) < upper_bound
 }
 
 #[cfg(test)]
@@ -121,6 +154,40 @@ mod tests {
             let sampling = Sampling::of(kind);
             assert_eq!(Sampling::from_u8(sampling.to_u8()), sampling);
         }
+    }
+
+    #[test]
+    fn ratio_decisions_match_the_sdk_sampler() {
+        use opentelemetry::trace::SpanKind;
+        use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample as _};
+
+        for ratio in [0.0, 0.25, 0.5, 0.9, 1.0] {
+            let sdk = Sampler::TraceIdRatioBased(ratio);
+            for seed in 0u128..200 {
+                let trace_id =
+                    TraceId::from(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835));
+                let sdk_samples = sdk
+                    .should_sample(None, trace_id, "s", &SpanKind::Internal, &[], &[])
+                    .decision
+                    == SamplingDecision::RecordAndSample;
+                let ours = Sampling::TraceIdRatio.samples(&SpanContext::NONE, trace_id, ratio);
+                assert_eq!(ours, sdk_samples, "ratio {ratio}, trace id {trace_id}");
+            }
+        }
+    }
+
+    #[test]
+    fn parent_based_samples_as_the_parent_did() {
+        let sampling = Sampling::of(SamplerKind::ParentBasedTraceIdRatio);
+        let trace_id = TraceId::from(1u128);
+        assert!(sampling.samples(&parent(true), trace_id, 0.0));
+        assert!(!sampling.samples(&parent(false), trace_id, 1.0));
+        assert!(!sampling.samples(&SpanContext::NONE, trace_id, 0.0));
+        assert!(Sampling::of(SamplerKind::ParentBasedAlwaysOn).samples(
+            &SpanContext::NONE,
+            trace_id,
+            0.0
+        ));
     }
 
     #[test]

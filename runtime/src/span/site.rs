@@ -2,16 +2,16 @@
 //! of its crate, made on first use.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use opentelemetry::trace::{
-    Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt as _, TraceFlags, Tracer as _,
-    TracerProvider as _,
+    Link, SpanContext, SpanKind, TraceContextExt as _, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
-use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator, SdkTracer};
+use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator};
 
-use super::backend;
+use super::backend::{self, Backend};
+use super::recording::{Placement, RecordingSpan};
 
 /// Suffix the expansion's marker fn adds to the path `type_name` reports.
 const MARKER: &str = "::__otel_function";
@@ -31,8 +31,9 @@ pub struct SpanSite {
     root: bool,
     attribute_count: usize,
     names: OnceLock<Names>,
-    /// The generation the tracer was made for, and the tracer.
-    tracer: OnceLock<(u64, SdkTracer)>,
+    scope: OnceLock<InstrumentationScope>,
+    /// The backend of the first generation this site recorded in.
+    backend: OnceLock<Arc<Backend>>,
 }
 
 #[derive(Debug)]
@@ -65,7 +66,8 @@ impl SpanSite {
             root,
             attribute_count,
             names: OnceLock::new(),
-            tracer: OnceLock::new(),
+            scope: OnceLock::new(),
+            backend: OnceLock::new(),
         }
     }
 
@@ -82,6 +84,9 @@ impl SpanSite {
         unsampled_context: bool,
     ) -> Option<Context> {
         Context::map_current(|parent| {
+            if parent.is_telemetry_suppressed() {
+                return None;
+            }
             let parent_span = parent.span();
             let parent_span_context = parent_span.span_context();
             let sampling_parent = if self.root {
@@ -89,52 +94,74 @@ impl SpanSite {
             } else {
                 parent_span_context
             };
-            if backend::sampling().certainly_drops(sampling_parent) {
-                return (unsampled_context || self.root)
-                    .then(|| parent.with_remote_span_context(unsampled_child_of(sampling_parent)));
+            let sampling = backend::sampling();
+            if sampling.certainly_drops(sampling_parent) {
+                return (unsampled_context || self.root).then(|| {
+                    let trace_id = trace_id_under(sampling_parent);
+                    parent.with_remote_span_context(unsampled_child(sampling_parent, trace_id))
+                });
             }
-            let tracer = self.tracer(generation)?;
-            Some(self.build(&tracer, parent, parent_span_context, attributes))
+            let backend = self.backend(generation)?;
+            let trace_id = trace_id_under(sampling_parent);
+            if !sampling.samples(sampling_parent, trace_id, backend.ratio) {
+                // A ratio sampler dropped this root: its children must follow, so they get
+                // the decision even in a sync body.
+                return Some(
+                    parent.with_remote_span_context(unsampled_child(sampling_parent, trace_id)),
+                );
+            }
+            let placement = Placement {
+                span_context: SpanContext::new(
+                    trace_id,
+                    RandomIdGenerator::default().new_span_id(),
+                    sampling_parent.trace_flags().with_sampled(true),
+                    false,
+                    sampling_parent.trace_state().clone(),
+                ),
+                parent: sampling_parent,
+                generation,
+                limits: backend.limits,
+            };
+            let links = if self.root && parent_span_context.is_valid() {
+                vec![Link::with_context(parent_span_context.clone())]
+            } else {
+                Vec::new()
+            };
+            let span = RecordingSpan::start(
+                self,
+                self.names().span,
+                placement,
+                self.attributes(attributes),
+                links,
+            );
+            Some(parent.with_span(span))
         })
     }
 
-    /// The tracer of this site's crate, cached on first use. After a different provider is
-    /// installed (a second `init`), a tracer is made per call: correct, slower, rare.
+    /// The backend of `generation`, cached on first use. After a different backend is
+    /// installed (a second `init`), it is looked up per call: correct, slower, rare.
     #[inline]
-    fn tracer(&self, generation: u64) -> Option<Cow<'_, SdkTracer>> {
-        match self.tracer.get() {
-            Some((cached, tracer)) if *cached == generation => Some(Cow::Borrowed(tracer)),
-            _ => self.tracer_uncached(generation),
+    pub(crate) fn backend(&self, generation: u64) -> Option<Cow<'_, Arc<Backend>>> {
+        match self.backend.get() {
+            Some(backend) if backend.generation == generation => Some(Cow::Borrowed(backend)),
+            _ => self.backend_uncached(generation),
         }
     }
 
     #[cold]
-    fn tracer_uncached(&self, generation: u64) -> Option<Cow<'_, SdkTracer>> {
-        let backend = backend::current()?;
-        let scope = InstrumentationScope::builder(self.scope_name)
-            .with_version(self.scope_version)
-            .build();
-        let tracer = backend.provider.tracer_with_scope(scope);
-        if backend.generation == generation {
-            let _ = self.tracer.set((generation, tracer.clone()));
-        }
-        Some(Cow::Owned(tracer))
+    fn backend_uncached(&self, generation: u64) -> Option<Cow<'_, Arc<Backend>>> {
+        let backend = backend::current().filter(|backend| backend.generation == generation)?;
+        let _ = self.backend.set(backend.clone());
+        Some(Cow::Owned(backend))
     }
 
-    fn build(
-        &self,
-        tracer: &SdkTracer,
-        parent: &Context,
-        parent_span_context: &SpanContext,
-        attributes: impl FnOnce(&mut Vec<KeyValue>),
-    ) -> Context {
-        let names = self.names();
-        // Exactly the code location and the attributes: every byte of a span crosses to the
-        // export thread. A failing call grows it once for `error.type`.
+    /// Exactly the code location and the attributes: every byte of a span crosses to the
+    /// export thread. A failing call grows the list once for `error.type`.
+    fn attributes(&self, attributes: impl FnOnce(&mut Vec<KeyValue>)) -> Vec<KeyValue> {
         let mut list = Vec::with_capacity(3 + self.attribute_count);
         list.push(KeyValue::new(
             Key::from_static_str("code.function.name"),
-            Value::String(StringValue::from(names.function)),
+            Value::String(StringValue::from(self.names().function)),
         ));
         list.push(KeyValue::new(
             Key::from_static_str("code.file.path"),
@@ -145,17 +172,20 @@ impl SpanSite {
             Value::I64(i64::from(self.line)),
         ));
         attributes(&mut list);
-        let mut builder = SpanBuilder::from_name(names.span)
-            .with_kind(self.kind.clone())
-            .with_attributes(list);
-        if self.root {
-            if parent_span_context.is_valid() {
-                builder = builder.with_links(vec![Link::with_context(parent_span_context.clone())]);
-            }
-            parent.with_span(tracer.build_with_context(builder, &Context::new()))
-        } else {
-            parent.with_span(tracer.build_with_context(builder, parent))
-        }
+        list
+    }
+
+    pub(crate) fn kind(&self) -> &SpanKind {
+        &self.kind
+    }
+
+    /// The instrumentation scope: the annotated function's crate and version.
+    pub(crate) fn scope(&self) -> &InstrumentationScope {
+        self.scope.get_or_init(|| {
+            InstrumentationScope::builder(self.scope_name)
+                .with_version(self.scope_version)
+                .build()
+        })
     }
 
     fn names(&self) -> &Names {
@@ -179,18 +209,26 @@ impl SpanSite {
     }
 }
 
-/// A span context that carries "not sampled" to children and outgoing requests, with no SDK
-/// span behind it.
-fn unsampled_child_of(parent: &SpanContext) -> SpanContext {
-    let ids = RandomIdGenerator::default();
-    let (trace_id, trace_state) = if parent.is_valid() {
-        (parent.trace_id(), parent.trace_state().clone())
+/// The trace a child of `parent` belongs to: the parent's, or a new one for a root.
+fn trace_id_under(parent: &SpanContext) -> TraceId {
+    if parent.is_valid() {
+        parent.trace_id()
     } else {
-        (ids.new_trace_id(), Default::default())
+        RandomIdGenerator::default().new_trace_id()
+    }
+}
+
+/// A span context that carries "not sampled" to children and outgoing requests, with no
+/// span recorded behind it.
+fn unsampled_child(parent: &SpanContext, trace_id: TraceId) -> SpanContext {
+    let trace_state = if parent.is_valid() {
+        parent.trace_state().clone()
+    } else {
+        TraceState::default()
     };
     SpanContext::new(
         trace_id,
-        ids.new_span_id(),
+        RandomIdGenerator::default().new_span_id(),
         TraceFlags::default(),
         false,
         trace_state,
