@@ -15,6 +15,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::{Event, Link, Span, SpanContext, SpanId, Status};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
 
+use super::backend;
 use super::site::SpanSite;
 
 /// A sampled `#[otel::span]` span, recording until it ends.
@@ -84,8 +85,12 @@ impl RecordingSpan {
         if mem::replace(&mut self.ended, true) {
             return;
         }
+        if backend::generation() != self.generation {
+            // Another backend was installed, or none is (shutdown): this span's provider no
+            // longer takes spans.
+            return;
+        }
         let Some(backend) = self.site.backend(self.generation) else {
-            // Another backend was installed, or none is: this span's provider is gone.
             return;
         };
         backend.processors.on_end(SpanData {

@@ -155,10 +155,11 @@ impl SpanSite {
         Some(Cow::Owned(backend))
     }
 
-    /// Exactly the code location and the attributes: every byte of a span crosses to the
-    /// export thread. A failing call grows the list once for `error.type`.
+    /// Exactly the code location and the attributes, with room for `error.type`: every byte
+    /// of a span crosses to the export thread, but growing the list on the `Err` path would
+    /// cost a copy of all of it.
     fn attributes(&self, attributes: impl FnOnce(&mut Vec<KeyValue>)) -> Vec<KeyValue> {
-        let mut list = Vec::with_capacity(3 + self.attribute_count);
+        let mut list = Vec::with_capacity(3 + self.attribute_count + 1);
         list.push(KeyValue::new(
             Key::from_static_str("code.function.name"),
             Value::String(StringValue::from(self.names().function)),
