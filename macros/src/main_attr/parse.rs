@@ -159,19 +159,10 @@ impl MainArgs {
             "log_filter" => self.log_filter = Some(string(&arg)?),
             "flush_on_signal" => self.flush_on_signal = Some(boolean(&arg)?),
             "crate" => self.krate = Some(path(&arg)?),
-            _ => unreachable_key(&arg)?,
+            _ => return Err(crate::args::unhandled_key(&arg.key)),
         }
         Ok(())
     }
-}
-
-/// `KEYS` and `set` list the same keys; a mismatch is a bug here, reported rather than
-/// panicking.
-fn unreachable_key(arg: &Arg) -> syn::Result<()> {
-    Err(syn::Error::new_spanned(
-        &arg.key,
-        "internal error in otel-macros: key accepted but not handled",
-    ))
 }
 
 fn string(arg: &Arg) -> syn::Result<LitStr> {

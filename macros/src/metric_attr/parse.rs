@@ -130,12 +130,7 @@ impl MetricArgs {
             "buckets" => self.buckets = Some((arg.key.clone(), buckets(&arg)?)),
             "attributes" => self.attributes = Some((arg.key.clone(), fields::list(&arg)?)),
             "crate" => self.krate = Some(args::crate_path_arg(&arg)?),
-            _ => {
-                return Err(syn::Error::new_spanned(
-                    &arg.key,
-                    "internal error in otel-macros: key accepted but not handled",
-                ));
-            }
+            _ => return Err(args::unhandled_key(&arg.key)),
         }
         Ok(())
     }

@@ -112,12 +112,7 @@ impl SpanArgs {
                 }
             },
             "crate" => self.krate = Some(args::crate_path_arg(&arg)?),
-            _ => {
-                return Err(syn::Error::new_spanned(
-                    &arg.key,
-                    "internal error in otel-macros: key accepted but not handled",
-                ));
-            }
+            _ => return Err(args::unhandled_key(&arg.key)),
         }
         Ok(())
     }
