@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::hint::black_box;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, Criterion, measurement::WallTime};
@@ -171,6 +172,53 @@ fn async_cases(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Setup) {
     });
 }
 
+/// Calls in a row for the delivery check.
+const CALLS: u64 = 1_000_000;
+
+/// The share of `CALLS` back-to-back calls whose span reached the exporter. The benchmark
+/// calls as fast as it can, beyond what two cores can export: a case that keeps its time
+/// down by losing spans shows it here.
+fn delivered(setup: &Setup, call: impl Fn()) -> f64 {
+    let _ = setup.provider.force_flush();
+    let before = EXPORTED.load(Ordering::Relaxed);
+    for _ in 0..CALLS {
+        call();
+    }
+    let _ = setup.provider.force_flush();
+    (EXPORTED.load(Ordering::Relaxed) - before) as f64 / CALLS as f64
+}
+
+fn delivery_report(setup: &Setup) {
+    let cases: [(&str, &dyn Fn()); 6] = [
+        ("sampled/hand_written_sdk", &|| {
+            black_box(hand(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)));
+        }),
+        ("sampled/otel_span", &|| {
+            black_box(macro_span(black_box(AMOUNT), black_box(CURRENCY)));
+        }),
+        ("sampled/tracing_instrument", &|| {
+            tracing::dispatcher::with_default(&setup.dispatch, || {
+                black_box(tracing_span(black_box(AMOUNT), black_box(CURRENCY)));
+            })
+        }),
+        ("sampled_err/hand_written_sdk", &|| {
+            let _ = black_box(hand_err(&setup.tracer, black_box(AMOUNT)));
+        }),
+        ("sampled_err/otel_span", &|| {
+            let _ = black_box(macro_err(black_box(AMOUNT)));
+        }),
+        ("sampled_err/tracing_instrument_err", &|| {
+            tracing::dispatcher::with_default(&setup.dispatch, || {
+                let _ = black_box(tracing_err(black_box(AMOUNT)));
+            })
+        }),
+    ];
+    println!("spans delivered to the exporter, of {CALLS} calls in a row:");
+    for (name, call) in cases {
+        println!("  {name:40} {:6.2}%", 100.0 * delivered(setup, call));
+    }
+}
+
 fn main() {
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -216,6 +264,9 @@ fn main() {
         let mut group = criterion.benchmark_group("sampled_async_two_polls");
         async_cases(&mut group, &setup);
         group.finish();
+        if std::env::args().any(|arg| arg == "--bench") {
+            delivery_report(&setup);
+        }
     }
 
     {

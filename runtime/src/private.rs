@@ -11,7 +11,7 @@ pub use crate::span::attributes::{
     metric_attribute_display,
 };
 pub use crate::span::outcome::{Outcome, Returned, error_counts};
-pub use crate::span::{InstrumentedFuture, SpanGuard, SpanSite};
+pub use crate::span::{InstrumentedFuture, LiveSpan, SpanGuard, SpanSite};
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::{Context, KeyValue};
 pub use tokio;

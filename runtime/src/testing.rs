@@ -33,6 +33,7 @@ use opentelemetry_sdk::trace::{
 
 use crate::instrument;
 use crate::span::backend::{self, Pipeline};
+use crate::span::collector;
 use crate::span::outcome::ExceptionSignal;
 use crate::span::processors::SpanProcessors;
 use crate::span::sampling::{Root, Sampling};
@@ -57,6 +58,7 @@ pub fn capture_spans() -> SpanCapture {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let exporter = EXPORTER.get_or_init(install).clone();
+    collector::drain();
     exporter.reset();
     SpanCapture {
         exporter,
@@ -98,7 +100,12 @@ fn install() -> InMemorySpanExporter {
 impl SpanCapture {
     /// Every span finished so far, in the order they ended.
     pub fn spans(&self) -> Vec<SpanData> {
-        self.exporter.get_finished_spans().unwrap_or_default()
+        // `#[otel::span]` spans reach the exporter through the collector thread, the others
+        // as they end: delivered now, then put back in order.
+        collector::drain();
+        let mut spans = self.exporter.get_finished_spans().unwrap_or_default();
+        spans.sort_by_key(|span| span.end_time);
+        spans
     }
 
     /// The one finished span named `name`.

@@ -606,3 +606,34 @@ fn under_an_unsampled_parent_nothing_below_records_and_the_trace_continues() {
         "the trace id still propagates"
     );
 }
+
+#[test]
+fn spans_ended_on_threads_that_have_exited_are_all_delivered() {
+    let capture = capture_spans();
+    // More spans than one thread's queue holds between two collector passes, on threads
+    // that are gone by the time the capture reads them.
+    let threads: Vec<_> = (0..4)
+        .map(|n| std::thread::spawn(move || (0..600).map(|i| leaf(n * 1000 + i)).sum::<u32>()))
+        .collect();
+    for thread in threads {
+        thread.join().expect("the thread ran");
+    }
+    let spans = capture.spans();
+    assert_eq!(
+        spans.iter().filter(|span| span.name == "leaf").count(),
+        2400
+    );
+    let mut ids: Vec<_> = spans
+        .iter()
+        .map(|span| span.span_context.span_id())
+        .collect();
+    ids.sort_unstable_by_key(|id| u64::from_be_bytes(id.to_bytes()));
+    ids.dedup();
+    assert_eq!(ids.len(), 2400, "every span once");
+    assert!(
+        spans
+            .windows(2)
+            .all(|pair| pair[0].end_time <= pair[1].end_time),
+        "in the order they ended"
+    );
+}

@@ -13,6 +13,7 @@ use opentelemetry_sdk::trace::{Config, SdkTracerProvider, SpanLimits};
 use super::outcome::ExceptionSignal;
 use super::processors::SpanProcessors;
 use super::sampling::Sampling;
+use super::{clock, collector};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 /// The installed [`Sampling`], readable without the lock on every call.
@@ -54,6 +55,9 @@ pub(crate) fn install(
     exceptions: ExceptionSignal,
     logger_provider: Option<&SdkLoggerProvider>,
 ) {
+    // Spans of the backend being replaced go to its processors first.
+    collector::drain();
+    clock::calibrate();
     let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
     let exception_logger = logger_provider
         .map(|provider| provider.logger_with_scope(InstrumentationScope::builder("otel").build()));
@@ -72,9 +76,12 @@ pub(crate) fn install(
     GENERATION.store(generation, Ordering::Release);
 }
 
-/// Stops recording: call sites take the disabled path from their next call.
+/// Stops recording: call sites take the disabled path from their next call. Spans that
+/// ended before are delivered, while their backend can still be found.
 pub(crate) fn uninstall() {
     GENERATION.store(0, Ordering::Release);
+    collector::drain();
+    collector::report_dropped();
     *write() = None;
 }
 

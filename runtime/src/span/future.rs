@@ -5,8 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::TraceContextExt as _;
-use opentelemetry::{Context, KeyValue};
+use super::live::LiveSpan;
 
 pin_project_lite::pin_project! {
     /// A future carrying its span. Not a public API: expansions create it.
@@ -24,12 +23,12 @@ pin_project_lite::pin_project! {
 impl<F, R> InstrumentedFuture<F, R>
 where
     F: Future,
-    R: FnOnce(&F::Output, &Context),
+    R: FnOnce(&F::Output, &LiveSpan),
 {
     /// `inner` polled inside `span` (from [`SpanGuard::into_context`](super::SpanGuard::into_context));
     /// `record` sees the output before the span ends.
     #[inline]
-    pub fn new(inner: F, span: Option<Context>, record: R) -> Self {
+    pub fn new(inner: F, span: Option<LiveSpan>, record: R) -> Self {
         Self {
             inner,
             span: OpenSpan(span),
@@ -41,40 +40,38 @@ where
 impl<F, R> Future for InstrumentedFuture<F, R>
 where
     F: Future,
-    R: FnOnce(&F::Output, &Context),
+    R: FnOnce(&F::Output, &LiveSpan),
 {
     type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let Some(cx) = &this.span.0 else {
+        let Some(span) = &this.span.0 else {
             return this.inner.poll(task);
         };
-        let current = cx.clone().attach();
+        let current = span.context().clone().attach();
         let Poll::Ready(output) = this.inner.poll(task) else {
             return Poll::Pending;
         };
         if let Some(record) = this.record.take() {
-            record(&output, cx);
+            record(&output, span);
         }
-        cx.span().end();
-        drop(current);
+        // Ends the span while it is still current.
         this.span.0 = None;
+        drop(current);
         Poll::Ready(output)
     }
 }
 
 /// The span until the future completes; ends it as cancelled if dropped first.
 #[derive(Debug)]
-struct OpenSpan(Option<Context>);
+struct OpenSpan(Option<LiveSpan>);
 
 impl Drop for OpenSpan {
     fn drop(&mut self) {
-        if let Some(cx) = self.0.take() {
-            let span = cx.span();
-            span.set_attribute(KeyValue::new("rust.future.cancelled", true));
-            span.end();
+        if let Some(span) = self.0.take() {
+            span.cancel();
         }
     }
 }

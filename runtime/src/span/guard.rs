@@ -1,10 +1,10 @@
 //! The span of a sync call: started and made current on entry, ended on every exit (return,
 //! `?`, panic unwinding).
 
-use opentelemetry::trace::TraceContextExt as _;
-use opentelemetry::{Context, ContextGuard, KeyValue};
+use opentelemetry::{ContextGuard, KeyValue};
 
 use super::backend;
+use super::live::LiveSpan;
 use super::site::SpanSite;
 
 /// The active span of one call. Not a public API: expansions create it.
@@ -15,7 +15,8 @@ pub struct SpanGuard {
 
 #[derive(Debug)]
 struct Active {
-    cx: Context,
+    // Declared first, dropped first: the span ends while it is still current.
+    span: LiveSpan,
     _current: ContextGuard,
 }
 
@@ -37,7 +38,7 @@ impl SpanGuard {
     pub fn open(
         site: &'static SpanSite,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
-    ) -> Option<Context> {
+    ) -> Option<LiveSpan> {
         let generation = backend::generation();
         if generation == 0 {
             return None;
@@ -51,34 +52,25 @@ impl SpanGuard {
         generation: u64,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Self {
-        let active = site.start(generation, attributes, false).map(|cx| Active {
-            _current: cx.clone().attach(),
-            cx,
-        });
+        let active = site
+            .start(generation, attributes, false)
+            .map(|span| Active {
+                _current: span.context().clone().attach(),
+                span,
+            });
         Self { active }
     }
 
-    /// The span's context, `None` when nothing is recorded.
+    /// The span, `None` when nothing is recorded.
     #[inline]
-    pub fn context(&self) -> Option<&Context> {
-        self.active.as_ref().map(|active| &active.cx)
+    pub fn context(&self) -> Option<&LiveSpan> {
+        self.active.as_ref().map(|active| &active.span)
     }
 
     /// Leaves the span open and no longer current, for the future an `fn -> impl Future`
     /// returns to carry on.
     #[inline]
-    pub fn into_context(mut self) -> Option<Context> {
-        self.active.take().map(|active| active.cx)
-    }
-}
-
-impl Drop for SpanGuard {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(active) = self.active.take() {
-            // Ended explicitly: a clone of the context kept by the body (a child, a spawned
-            // task) must not stretch the span to whenever that clone goes away.
-            active.cx.span().end();
-        }
+    pub fn into_context(mut self) -> Option<LiveSpan> {
+        self.active.take().map(|active| active.span)
     }
 }

@@ -2,7 +2,7 @@
 //! `exception` event (or log record, per `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`).
 //!
 //! The expansion cannot see whether a return type is a `Result` (aliases hide it), so it calls
-//! `(&&&&&&&Outcome(&value)).__otel_record(cx)` and method resolution picks the most capable
+//! `(&&&&&&&Outcome(&value)).__otel_record(span)` and method resolution picks the most capable
 //! impl below ("autoref specialization"): the first receiver type that matches wins.
 
 use std::backtrace::{Backtrace, BacktraceStatus};
@@ -16,6 +16,7 @@ use opentelemetry::{Context, KeyValue};
 use crate::diagnostics::warn_once;
 
 use super::backend;
+use super::live::LiveSpan;
 
 /// Where exceptions are reported, from `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,11 +59,11 @@ impl ExceptionSignal {
         signal
     }
 
-    fn span_event(self) -> bool {
+    pub(crate) fn span_event(self) -> bool {
         self != Self::Logs
     }
 
-    fn log_record(self) -> bool {
+    pub(crate) fn log_record(self) -> bool {
         self != Self::SpanEvent
     }
 }
@@ -115,8 +116,9 @@ impl ErrorReport {
     }
 }
 
-/// Records `report` on the span of `cx`: status Error with the message, `error.type`, and the
-/// exception as a span event and/or a log record.
+/// Records `report` on the span of `cx`, whatever kind of span it is: status Error with the
+/// message, `error.type`, and the exception as a span event and/or a log record. A call's own
+/// result takes the quicker [`LiveSpan::record_error`].
 #[cold]
 pub(crate) fn record_error(cx: &Context, report: ErrorReport) {
     let span = cx.span();
@@ -138,7 +140,7 @@ pub(crate) fn record_error(cx: &Context, report: ErrorReport) {
     span.set_status(Status::error(report.message));
 }
 
-fn emit_log_record(cx: &Context, report: &ErrorReport) {
+pub(crate) fn emit_log_record(cx: &Context, report: &ErrorReport) {
     let Some(backend) = backend::current() else {
         return;
     };
@@ -173,7 +175,7 @@ macro_rules! recorder {
         $(#[$doc])*
         #[doc(hidden)]
         pub trait $trait {
-            fn __otel_record(&self, cx: &Context);
+            fn __otel_record(&self, span: &LiveSpan);
         }
     };
 }
@@ -210,12 +212,12 @@ recorder!(
 #[cfg(feature = "anyhow")]
 impl<T> RecordAnyhow for &&&&&&Outcome<'_, Result<T, anyhow::Error>> {
     #[inline]
-    fn __otel_record(&self, cx: &Context) {
+    fn __otel_record(&self, span: &LiveSpan) {
         if let Err(error) = self.0 {
             let error: &(dyn Error + 'static) = error.as_ref();
             let report =
                 ErrorReport::with_backtrace("anyhow::Error", error, anyhow_backtrace(self.0));
-            record_error(cx, report);
+            span.record_error(report);
         }
     }
 }
@@ -231,12 +233,9 @@ fn anyhow_backtrace<T>(result: &Result<T, anyhow::Error>) -> &Backtrace {
 
 impl<T, E: Error + 'static> RecordStdError for &&&&&Outcome<'_, Result<T, E>> {
     #[inline]
-    fn __otel_record(&self, cx: &Context) {
+    fn __otel_record(&self, span: &LiveSpan) {
         if let Err(error) = self.0 {
-            record_error(
-                cx,
-                ErrorReport::from_error(std::any::type_name::<E>(), error),
-            );
+            span.record_error(ErrorReport::from_error(std::any::type_name::<E>(), error));
         }
     }
 }
@@ -245,54 +244,48 @@ impl<T, E: AsRef<dyn Error + Send + Sync + 'static>> RecordBoxedError
     for &&&&Outcome<'_, Result<T, E>>
 {
     #[inline]
-    fn __otel_record(&self, cx: &Context) {
+    fn __otel_record(&self, span: &LiveSpan) {
         if let Err(error) = self.0 {
             let error: &(dyn Error + 'static) = error.as_ref();
-            record_error(
-                cx,
-                ErrorReport::from_error(std::any::type_name::<E>(), error),
-            );
+            span.record_error(ErrorReport::from_error(std::any::type_name::<E>(), error));
         }
     }
 }
 
 impl<T, E: Display> RecordDisplay for &&&Outcome<'_, Result<T, E>> {
     #[inline]
-    fn __otel_record(&self, cx: &Context) {
+    fn __otel_record(&self, span: &LiveSpan) {
         if let Err(error) = self.0 {
             let report = ErrorReport::message_only(std::any::type_name::<E>(), error.to_string());
-            record_error(cx, report);
+            span.record_error(report);
         }
     }
 }
 
 impl<T, E: Debug> RecordDebug for &&Outcome<'_, Result<T, E>> {
     #[inline]
-    fn __otel_record(&self, cx: &Context) {
+    fn __otel_record(&self, span: &LiveSpan) {
         if let Err(error) = self.0 {
             let report =
                 ErrorReport::message_only(std::any::type_name::<E>(), format!("{error:?}"));
-            record_error(cx, report);
+            span.record_error(report);
         }
     }
 }
 
 impl<T, E> RecordOpaqueError for &Outcome<'_, Result<T, E>> {
     #[inline]
-    fn __otel_record(&self, cx: &Context) {
+    fn __otel_record(&self, span: &LiveSpan) {
         if self.0.is_err() {
             let type_name = std::any::type_name::<E>();
-            record_error(
-                cx,
-                ErrorReport::message_only(type_name, type_name.to_owned()),
-            );
+            span.record_error(ErrorReport::message_only(type_name, type_name.to_owned()));
         }
     }
 }
 
 impl<T> RecordNothing for Outcome<'_, T> {
     #[inline(always)]
-    fn __otel_record(&self, _: &Context) {}
+    fn __otel_record(&self, _: &LiveSpan) {}
 }
 
 /// `error_if`: whether this result is an error that counts. Not a public API.
@@ -310,7 +303,7 @@ pub struct Returned<'a, T>(pub &'a T);
 
 #[doc(hidden)]
 pub trait RecordReturnedOk {
-    fn __otel_record_return(&self, cx: &Context);
+    fn __otel_record_return(&self, span: &LiveSpan);
 }
 
 #[doc(hidden)]
@@ -318,28 +311,27 @@ pub trait RecordReturnedOk {
     message = "`ret` records the returned value with `Debug`, which `{Self}` does not implement"
 )]
 pub trait RecordReturned {
-    fn __otel_record_return(&self, cx: &Context);
+    fn __otel_record_return(&self, span: &LiveSpan);
 }
 
 impl<T: Debug, E> RecordReturnedOk for &Returned<'_, Result<T, E>> {
     #[inline]
-    fn __otel_record_return(&self, cx: &Context) {
+    fn __otel_record_return(&self, span: &LiveSpan) {
         if let Ok(value) = self.0 {
-            set_returned(cx, format!("{value:?}"));
+            set_returned(span, format!("{value:?}"));
         }
     }
 }
 
 impl<T: Debug> RecordReturned for Returned<'_, T> {
     #[inline]
-    fn __otel_record_return(&self, cx: &Context) {
-        set_returned(cx, format!("{:?}", self.0));
+    fn __otel_record_return(&self, span: &LiveSpan) {
+        set_returned(span, format!("{:?}", self.0));
     }
 }
 
-fn set_returned(cx: &Context, value: String) {
-    cx.span()
-        .set_attribute(KeyValue::new("rust.return.value", value));
+fn set_returned(span: &LiveSpan, value: String) {
+    span.set_attribute(KeyValue::new("rust.return.value", value));
 }
 
 #[cfg(test)]

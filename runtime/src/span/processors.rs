@@ -15,6 +15,8 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor, TracerProviderBuilder};
 
+use super::collector;
+
 /// The processors finished `#[otel::span]` spans go to, in registration order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SpanProcessors(Vec<Arc<dyn SpanProcessor>>);
@@ -65,11 +67,14 @@ impl SpanProcessor for Forward {
         self.0.on_end(span);
     }
 
+    /// `#[otel::span]` spans still on their way to the processor reach it first.
     fn force_flush(&self) -> OTelSdkResult {
+        collector::drain();
         self.0.force_flush()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        collector::drain();
         self.0.shutdown_with_timeout(timeout)
     }
 

@@ -1,122 +1,107 @@
-//! The span `#[otel::span]` records: the fields of the `SpanData` an exporter receives, filled
-//! in place and handed to the installed processors when the span ends.
+//! A sampled `#[otel::span]` span while it runs: the [`SpanRecord`] it fills in, shared by the
+//! call that owns it and the [`Context`](opentelemetry::Context) that makes it current.
 //!
-//! It implements the OpenTelemetry [`Span`] trait, so once in a [`Context`] it is the current
-//! span for the OpenTelemetry API, the `tracing` bridge and `otel::current_span` alike. What
-//! it skips compared with an SDK span is what a call site already knows: the tracer and scope
-//! (per call site), the sampler (decided from the parent before anything is built), the span
-//! builder (the fields are written once, where they end up).
+//! [`RecordingSpan`] implements the OpenTelemetry [`Span`] trait, so in a context it is the
+//! current span for the OpenTelemetry API, the `tracing` bridge and `otel::current_span`
+//! alike. When the span ends, its record goes to the [`collector`](super::collector), which
+//! builds the exported `SpanData` off the calling thread.
 
 use std::borrow::Cow;
-use std::mem;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{Event, Link, Span, SpanContext, SpanId, Status};
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};
+use opentelemetry::trace::{Event, Link, Span, SpanContext, Status};
+use opentelemetry_sdk::trace::SpanLimits;
 
-use super::backend;
-use super::site::SpanSite;
+use super::clock::Timestamp;
+use super::record::{RecordedError, SpanRecord, push_event, truncate};
+use super::{backend, collector};
+use crate::span::outcome::ErrorReport;
 
-/// A sampled `#[otel::span]` span, recording until it ends.
+/// What a running span has recorded; empty once it ended.
 #[derive(Debug)]
-pub(crate) struct RecordingSpan {
-    span_context: SpanContext,
-    parent_span_id: SpanId,
-    parent_span_is_remote: bool,
-    site: &'static SpanSite,
-    /// The backend generation the span was started in: it ends into that backend's
-    /// processors, or nowhere once another one is installed.
-    generation: u64,
+pub(crate) struct SpanCell(Mutex<Option<Recording>>);
+
+#[derive(Debug)]
+pub(crate) struct Recording {
+    record: SpanRecord,
     limits: SpanLimits,
-    name: Cow<'static, str>,
-    start_time: SystemTime,
-    attributes: Vec<KeyValue>,
-    dropped_attributes_count: u32,
-    events: SpanEvents,
-    links: SpanLinks,
-    status: Status,
-    ended: bool,
 }
 
-/// Where a new span sits: its own context, its parent's, and the backend it records into.
-#[derive(Debug)]
-pub(crate) struct Placement<'a> {
-    pub(crate) span_context: SpanContext,
-    pub(crate) parent: &'a SpanContext,
-    pub(crate) generation: u64,
-    pub(crate) limits: SpanLimits,
-}
+impl SpanCell {
+    /// A span recording `record` from now on, within `limits`.
+    pub(crate) fn new(record: SpanRecord, limits: SpanLimits) -> Self {
+        Self(Mutex::new(Some(Recording { record, limits })))
+    }
 
-impl RecordingSpan {
-    /// Starts the span now. `attributes` is the site's list, already at the span limit's
-    /// mercy: what is beyond `max_attributes_per_span` is dropped and counted.
-    pub(crate) fn start(
-        site: &'static SpanSite,
-        name: &'static str,
-        placement: Placement<'_>,
-        mut attributes: Vec<KeyValue>,
-        links: Vec<Link>,
-    ) -> Self {
-        let limits = placement.limits;
-        let dropped_attributes_count = truncate(&mut attributes, limits.max_attributes_per_span);
-        let mut span_links = SpanLinks::default();
-        span_links.links = links;
-        span_links.dropped_count = truncate(&mut span_links.links, limits.max_links_per_span);
-        Self {
-            span_context: placement.span_context,
-            parent_span_id: placement.parent.span_id(),
-            parent_span_is_remote: placement.parent.is_valid() && placement.parent.is_remote(),
-            site,
-            generation: placement.generation,
-            limits,
-            name: Cow::Borrowed(name),
-            start_time: opentelemetry::time::now(),
-            attributes,
-            dropped_attributes_count,
-            events: SpanEvents::default(),
-            links: span_links,
-            status: Status::Unset,
-            ended: false,
+    fn lock(&self) -> MutexGuard<'_, Option<Recording>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the span while it records; after it ended, nothing happens.
+    #[inline]
+    fn with(&self, f: impl FnOnce(&mut Recording)) {
+        if let Some(recording) = self.lock().as_mut() {
+            f(recording);
         }
     }
 
-    fn finish(&mut self, end_time: SystemTime) {
-        if mem::replace(&mut self.ended, true) {
-            return;
-        }
-        if backend::generation() != self.generation {
-            // Another backend was installed, or none is (shutdown): this span's provider no
-            // longer takes spans.
-            return;
-        }
-        let Some(backend) = self.site.backend(self.generation) else {
+    pub(crate) fn is_recording(&self) -> bool {
+        self.lock().is_some()
+    }
+
+    /// Ends the span at `end_time` and sends it on, unless it already ended or its backend
+    /// is gone (replaced or shut down: its provider no longer takes spans, as an SDK span
+    /// would find).
+    pub(crate) fn finish(&self, end_time: Timestamp) {
+        let Some(Recording { mut record, .. }) = self.lock().take() else {
             return;
         };
-        backend.processors.on_end(SpanData {
-            span_context: self.span_context.clone(),
-            parent_span_id: self.parent_span_id,
-            parent_span_is_remote: self.parent_span_is_remote,
-            span_kind: self.site.kind().clone(),
-            name: mem::take(&mut self.name),
-            start_time: self.start_time,
-            end_time,
-            attributes: mem::take(&mut self.attributes),
-            dropped_attributes_count: self.dropped_attributes_count,
-            events: mem::take(&mut self.events),
-            links: mem::take(&mut self.links),
-            status: mem::take(&mut self.status),
-            instrumentation_scope: self.site.scope().clone(),
+        if backend::generation() != record.generation {
+            return;
+        }
+        record.end_time = end_time;
+        collector::submit(record);
+    }
+
+    pub(crate) fn set_attribute(&self, attribute: KeyValue) {
+        self.with(|recording| recording.set_attribute(attribute));
+    }
+
+    /// Records an `Err` of the call, turned into status, `error.type` and an `exception`
+    /// event when the span is exported.
+    pub(crate) fn record_error(&self, report: ErrorReport, as_event: bool) {
+        self.with(|recording| {
+            recording.record.error = Some(Box::new(RecordedError { report, as_event }));
         });
     }
 }
 
-/// Keeps the first `limit` items, returning how many were dropped.
-fn truncate<T>(items: &mut Vec<T>, limit: u32) -> u32 {
-    let limit = limit as usize;
-    let dropped = items.len().saturating_sub(limit);
-    items.truncate(limit);
-    u32::try_from(dropped).unwrap_or(u32::MAX)
+impl Recording {
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        let record = &mut self.record;
+        if record.attributes.len() < self.limits.max_attributes_per_span as usize {
+            record.attributes.push(attribute);
+        } else {
+            record.dropped_attributes_count += 1;
+        }
+    }
+}
+
+/// The span as the OpenTelemetry API sees it, inside a context.
+#[derive(Debug)]
+pub(crate) struct RecordingSpan {
+    span_context: SpanContext,
+    cell: Arc<SpanCell>,
+}
+
+impl RecordingSpan {
+    pub(crate) fn new(span_context: SpanContext, cell: Arc<SpanCell>) -> Self {
+        Self { span_context, cell }
+    }
 }
 
 impl Span for RecordingSpan {
@@ -128,17 +113,12 @@ impl Span for RecordingSpan {
     ) where
         T: Into<Cow<'static, str>>,
     {
-        if self.ended {
-            return;
-        }
-        if self.events.events.len() < self.limits.max_events_per_span as usize {
-            let dropped = truncate(&mut attributes, self.limits.max_attributes_per_event);
-            self.events
-                .events
-                .push(Event::new(name, timestamp, attributes, dropped));
-        } else {
-            self.events.dropped_count += 1;
-        }
+        self.cell.with(|recording| {
+            let dropped = truncate(&mut attributes, recording.limits.max_attributes_per_event);
+            let event = Event::new(name, timestamp, attributes, dropped);
+            let limits = recording.limits;
+            push_event(&mut recording.record.details().events, event, &limits);
+        });
     }
 
     fn span_context(&self) -> &SpanContext {
@@ -146,70 +126,58 @@ impl Span for RecordingSpan {
     }
 
     fn is_recording(&self) -> bool {
-        !self.ended
+        self.cell.is_recording()
     }
 
     fn set_attribute(&mut self, attribute: KeyValue) {
-        if self.ended {
-            return;
-        }
-        if self.attributes.len() < self.limits.max_attributes_per_span as usize {
-            self.attributes.push(attribute);
-        } else {
-            self.dropped_attributes_count += 1;
-        }
+        self.cell.set_attribute(attribute);
     }
 
     fn set_status(&mut self, status: Status) {
-        // Unset < Error < Ok, as in the SDK: Ok is final, Error overrides Unset.
-        if !self.ended && status > self.status {
-            self.status = status;
-        }
+        self.cell.with(|recording| {
+            let current = &mut recording.record.details().status;
+            // Unset < Error < Ok, as in the SDK: Ok is final, Error overrides Unset.
+            if status > *current {
+                *current = status;
+            }
+        });
     }
 
     fn update_name<T>(&mut self, new_name: T)
     where
         T: Into<Cow<'static, str>>,
     {
-        if !self.ended {
-            self.name = new_name.into();
-        }
+        self.cell.with(|recording| {
+            recording.record.details().name = Some(new_name.into());
+        });
     }
 
     fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
-        if self.ended {
-            return;
-        }
-        if self.links.links.len() < self.limits.max_links_per_span as usize {
-            let dropped = truncate(&mut attributes, self.limits.max_attributes_per_link);
-            let mut link = Link::with_context(span_context);
-            link.attributes = attributes;
-            link.dropped_attributes_count = dropped;
-            self.links.links.push(link);
-        } else {
-            self.links.dropped_count += 1;
-        }
+        self.cell.with(|recording| {
+            let limits = recording.limits;
+            let links = &mut recording.record.details().links;
+            if links.links.len() < limits.max_links_per_span as usize {
+                let dropped = truncate(&mut attributes, limits.max_attributes_per_link);
+                let mut link = Link::with_context(span_context);
+                link.attributes = attributes;
+                link.dropped_attributes_count = dropped;
+                links.links.push(link);
+            } else {
+                links.dropped_count += 1;
+            }
+        });
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        self.finish(timestamp);
-    }
-}
-
-impl Drop for RecordingSpan {
-    /// A span whose last context goes away unended still reaches the exporter, as an SDK
-    /// span does.
-    fn drop(&mut self) {
-        if !self.ended {
-            self.finish(opentelemetry::time::now());
-        }
+        self.cell.finish(Timestamp::wall(timestamp));
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::SpanKind;
+    use opentelemetry::trace::{SpanId, SpanKind};
 
+    use super::super::site::SpanSite;
     use super::*;
 
     fn marker() -> &'static str {
@@ -230,32 +198,46 @@ mod tests {
     #[test]
     fn span_limits_drop_and_count_what_is_beyond_them() {
         let limits = SpanLimits {
-            max_attributes_per_span: 2,
+            max_attributes_per_span: 5,
             max_events_per_span: 1,
             max_attributes_per_event: 1,
             ..SpanLimits::default()
         };
-        let placement = Placement {
-            span_context: SpanContext::NONE,
-            parent: &SpanContext::NONE,
+        let now = crate::span::clock::now();
+        let record = SpanRecord {
+            site: &SITE,
             generation: 0,
-            limits,
+            span_context: SpanContext::NONE,
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            start_time: now,
+            end_time: now,
+            attributes: vec![KeyValue::new("a", 1), KeyValue::new("b", 2)],
+            dropped_attributes_count: 0,
+            details: None,
+            error: None,
         };
-        let attributes = vec![
-            KeyValue::new("a", 1),
-            KeyValue::new("b", 2),
-            KeyValue::new("c", 3),
-        ];
-        let mut span = RecordingSpan::start(&SITE, "limited", placement, attributes, Vec::new());
-        span.set_attribute(KeyValue::new("d", 4));
+        let cell = Arc::new(SpanCell::new(record, limits));
+        let mut span = RecordingSpan::new(SpanContext::NONE, cell.clone());
+        for key in ["c", "d", "e", "f"] {
+            span.set_attribute(KeyValue::new(key, 4));
+        }
         span.add_event("first", vec![KeyValue::new("x", 1), KeyValue::new("y", 2)]);
         span.add_event("second", Vec::new());
-        assert_eq!(span.attributes.len(), 2);
-        assert_eq!(span.dropped_attributes_count, 2);
-        assert_eq!(span.events.events.len(), 1);
-        assert_eq!(span.events.events[0].dropped_attributes_count, 1);
-        assert_eq!(span.events.dropped_count, 1);
-        span.end();
+        let Some(recording) = cell.lock().take() else {
+            panic!("the span ended");
+        };
+        // Five recorded, then the code location added on export: the limit holds for all.
+        assert_eq!(recording.record.attributes.len(), 5);
+        assert_eq!(recording.record.dropped_attributes_count, 1);
+        let data = recording
+            .record
+            .into_span_data(&limits, &crate::span::clock::Anchor::now());
+        assert_eq!(data.attributes.len(), 5);
+        assert_eq!(data.dropped_attributes_count, 4);
+        assert_eq!(data.events.events.len(), 1);
+        assert_eq!(data.events.events[0].dropped_attributes_count, 1);
+        assert_eq!(data.events.dropped_count, 1);
         assert!(!span.is_recording());
     }
 }

@@ -11,7 +11,10 @@ use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, V
 use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator};
 
 use super::backend::{self, Backend};
-use super::recording::{Placement, RecordingSpan};
+use super::clock;
+use super::live::LiveSpan;
+use super::record::{SpanRecord, span_links};
+use super::recording::{RecordingSpan, SpanCell};
 
 /// Suffix the expansion's marker fn adds to the path `type_name` reports.
 const MARKER: &str = "::__otel_function";
@@ -82,7 +85,7 @@ impl SpanSite {
         generation: u64,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
         unsampled_context: bool,
-    ) -> Option<Context> {
+    ) -> Option<LiveSpan> {
         Context::map_current(|parent| {
             if parent.is_telemetry_suppressed() {
                 return None;
@@ -98,7 +101,9 @@ impl SpanSite {
             if sampling.certainly_drops(sampling_parent) {
                 return (unsampled_context || self.root).then(|| {
                     let trace_id = trace_id_under(sampling_parent);
-                    parent.with_remote_span_context(unsampled_child(sampling_parent, trace_id))
+                    LiveSpan::unsampled(
+                        parent.with_remote_span_context(unsampled_child(sampling_parent, trace_id)),
+                    )
                 });
             }
             let backend = self.backend(generation)?;
@@ -106,35 +111,40 @@ impl SpanSite {
             if !sampling.samples(sampling_parent, trace_id, backend.ratio) {
                 // A ratio sampler dropped this root: its children must follow, so they get
                 // the decision even in a sync body.
-                return Some(
-                    parent.with_remote_span_context(unsampled_child(sampling_parent, trace_id)),
-                );
+                return Some(LiveSpan::unsampled(parent.with_remote_span_context(
+                    unsampled_child(sampling_parent, trace_id),
+                )));
             }
-            let placement = Placement {
-                span_context: SpanContext::new(
-                    trace_id,
-                    RandomIdGenerator::default().new_span_id(),
-                    sampling_parent.trace_flags().with_sampled(true),
-                    false,
-                    sampling_parent.trace_state().clone(),
-                ),
-                parent: sampling_parent,
-                generation,
-                limits: backend.limits,
-            };
-            let links = if self.root && parent_span_context.is_valid() {
-                vec![Link::with_context(parent_span_context.clone())]
-            } else {
-                Vec::new()
-            };
-            let span = RecordingSpan::start(
-                self,
-                self.names().span,
-                placement,
-                self.attributes(attributes),
-                links,
+            let span_context = SpanContext::new(
+                trace_id,
+                RandomIdGenerator::default().new_span_id(),
+                sampling_parent.trace_flags().with_sampled(true),
+                false,
+                sampling_parent.trace_state().clone(),
             );
-            Some(parent.with_span(span))
+            let mut list = Vec::with_capacity(SpanRecord::attribute_capacity(self.attribute_count));
+            attributes(&mut list);
+            let start_time = clock::now();
+            let mut record = SpanRecord {
+                site: self,
+                generation,
+                span_context: span_context.clone(),
+                parent_span_id: sampling_parent.span_id(),
+                parent_span_is_remote: sampling_parent.is_valid() && sampling_parent.is_remote(),
+                start_time,
+                end_time: start_time,
+                attributes: list,
+                dropped_attributes_count: 0,
+                details: None,
+                error: None,
+            };
+            if self.root && parent_span_context.is_valid() {
+                let links = vec![Link::with_context(parent_span_context.clone())];
+                record.details().links = span_links(links, &backend.limits);
+            }
+            let cell = Arc::new(SpanCell::new(record, backend.limits));
+            let span = RecordingSpan::new(span_context, cell.clone());
+            Some(LiveSpan::recording(parent.with_span(span), cell))
         })
     }
 
@@ -155,11 +165,8 @@ impl SpanSite {
         Some(Cow::Owned(backend))
     }
 
-    /// Exactly the code location and the attributes, with room for `error.type`: every byte
-    /// of a span crosses to the export thread, but growing the list on the `Err` path would
-    /// cost a copy of all of it.
-    fn attributes(&self, attributes: impl FnOnce(&mut Vec<KeyValue>)) -> Vec<KeyValue> {
-        let mut list = Vec::with_capacity(3 + self.attribute_count + 1);
+    /// Adds the static code location: built here, on the collector thread, not per call.
+    pub(crate) fn push_code_location(&self, list: &mut Vec<KeyValue>) {
         list.push(KeyValue::new(
             Key::from_static_str("code.function.name"),
             Value::String(StringValue::from(self.names().function)),
@@ -172,8 +179,11 @@ impl SpanSite {
             Key::from_static_str("code.line.number"),
             Value::I64(i64::from(self.line)),
         ));
-        attributes(&mut list);
-        list
+    }
+
+    /// The span name: given, or the function's.
+    pub(crate) fn span_name(&self) -> &'static str {
+        self.names().span
     }
 
     pub(crate) fn kind(&self) -> &SpanKind {

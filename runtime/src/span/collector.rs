@@ -1,0 +1,294 @@
+//! Finished `#[otel::span]` spans on their way to the processors. Each thread pushes its
+//! [`SpanRecord`]s into a ring of its own; one collector thread empties the rings, builds the
+//! `SpanData` and hands it to the processors. The calling thread pays for a move into a ring
+//! slot, not for building the exported span or for the processor's queue.
+//!
+//! A flush ([`drain`]) delivers every record pushed before it, from every thread. A thread
+//! that fills its ring (it records faster than spans can be exported) drops what does not fit
+//! and counts it, as the SDK's batch queue does: telemetry never slows the application down.
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::thread::{self, Thread};
+use std::time::Duration;
+
+use rtrb::{Consumer, Producer, RingBuffer};
+
+use super::clock::Anchor;
+use super::record::SpanRecord;
+use crate::diagnostics::warn_once;
+
+/// Spans a thread can have on their way at once. A ring is allocated whole on a thread's
+/// first span (and freed once the thread exited and its ring was emptied), so this is also
+/// its memory: 176 KiB.
+const RING_CAPACITY: usize = 1024;
+
+/// How long a span waits for the collector at most while few are recorded.
+const INTERVAL: Duration = Duration::from_millis(50);
+/// The collector's pause while many are: short enough that a thread recording flat out
+/// rarely fills its ring or has to wake the collector, which costs it a system call.
+const BUSY_INTERVAL: Duration = Duration::from_micros(200);
+/// Spans in one pass that make the collector busy.
+const BUSY: usize = 64;
+
+struct Collector {
+    /// The rings being emptied; locked for a whole pass, so a [`drain`] waits for the one
+    /// in progress and returns only when everything pushed before it was delivered.
+    rings: Mutex<Vec<Consumer<SpanRecord>>>,
+    /// Rings of threads that started recording, picked up by the next pass: registering a
+    /// thread never waits for a delivery.
+    new_rings: Mutex<Vec<Consumer<SpanRecord>>>,
+    thread: Thread,
+}
+
+static COLLECTOR: OnceLock<Option<Collector>> = OnceLock::new();
+/// Spans dropped because their thread's ring was full.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's ring, made on its first span; `None` inside means none could be made.
+    static RING: RefCell<Option<Option<ThreadRing>>> = const { RefCell::new(None) };
+    /// Set while this thread delivers: a processor that flushes from inside `on_end` must
+    /// not wait for itself.
+    static DELIVERING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// How often a thread looks at how full its ring is: every this many spans.
+const CHECK_EVERY: u32 = 128;
+/// Spans waiting in a ring that wake the collector before its pause is over.
+const WAKE_AT: usize = RING_CAPACITY / 2;
+
+struct ThreadRing {
+    producer: Producer<SpanRecord>,
+    /// Spans this thread ended, for [`CHECK_EVERY`].
+    pushed: u32,
+}
+
+/// Sends `record` on its way to the processors.
+#[inline]
+pub(crate) fn submit(record: SpanRecord) {
+    let mut unsent = Some(record);
+    let _ = RING.try_with(|ring| {
+        let mut ring = ring.borrow_mut();
+        let Some(ring) = ring.get_or_insert_with(new_ring) else {
+            return;
+        };
+        if let Some(record) = unsent.take() {
+            ring.push(record);
+        }
+    });
+    // No collector, or a thread past its thread-locals: deliver here.
+    if let Some(record) = unsent {
+        deliver(record, &Anchor::now());
+    }
+}
+
+impl ThreadRing {
+    /// Pushes `record`, or drops and counts it when the ring is full: a thread recording
+    /// spans faster than they can be exported loses spans, never time.
+    #[inline]
+    fn push(&mut self, record: SpanRecord) {
+        if self.producer.push(record).is_err() {
+            dropped();
+        }
+        self.pushed = self.pushed.wrapping_add(1);
+        if self.pushed.is_multiple_of(CHECK_EVERY)
+            && RING_CAPACITY - self.producer.slots() >= WAKE_AT
+        {
+            wake();
+        }
+    }
+}
+
+#[cold]
+fn dropped() {
+    if DROPPED.fetch_add(1, Ordering::Relaxed) == 0 {
+        warn_once(&format!(
+            "spans are recorded faster than they can be exported: a thread's queue of \
+             {RING_CAPACITY} finished spans is full, so spans are dropped (counted, and reported \
+             at shutdown)"
+        ));
+    }
+}
+
+/// Spans dropped since the last report, reported once each time the backend is replaced or
+/// shut down.
+pub(crate) fn report_dropped() {
+    let dropped = DROPPED.swap(0, Ordering::Relaxed);
+    if dropped > 0 {
+        warn_once(&format!(
+            "{dropped} spans were dropped because they were recorded faster than they could be \
+             exported"
+        ));
+    }
+}
+
+/// Delivers every record pushed so far, on every thread, before returning. Called before a
+/// flush or shutdown of the processors and before another backend is installed.
+pub(crate) fn drain() {
+    let Some(Some(collector)) = COLLECTOR.get() else {
+        return;
+    };
+    if DELIVERING.get() {
+        return;
+    }
+    collector.pass();
+}
+
+impl Collector {
+    /// Empties every ring, returning how many spans were delivered.
+    fn pass(&self) -> usize {
+        let mut rings = lock(&self.rings);
+        rings.append(&mut lock(&self.new_rings));
+        DELIVERING.set(true);
+        let anchor = Anchor::now();
+        let mut delivered = 0;
+        rings.retain_mut(|ring| {
+            // Checked first: a ring abandoned after this still gets emptied next pass.
+            let abandoned = ring.is_abandoned();
+            if let Ok(chunk) = ring.read_chunk(ring.slots()) {
+                delivered += chunk.len();
+                chunk
+                    .into_iter()
+                    .for_each(|record| deliver(record, &anchor));
+            }
+            !abandoned
+        });
+        DELIVERING.set(false);
+        delivered
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// This thread's ring, registered with the collector (started on the first one).
+#[cold]
+fn new_ring() -> Option<ThreadRing> {
+    let collector = COLLECTOR.get_or_init(start).as_ref()?;
+    let (producer, consumer) = RingBuffer::new(RING_CAPACITY);
+    lock(&collector.new_rings).push(consumer);
+    Some(ThreadRing {
+        producer,
+        pushed: 0,
+    })
+}
+
+fn start() -> Option<Collector> {
+    let spawned = thread::Builder::new()
+        .name("otel-span-collector".into())
+        .spawn(|| {
+            let mut pause = INTERVAL;
+            loop {
+                thread::park_timeout(pause);
+                if let Some(Some(collector)) = COLLECTOR.get() {
+                    let delivered = collector.pass();
+                    pause = if delivered >= BUSY {
+                        BUSY_INTERVAL
+                    } else {
+                        INTERVAL
+                    };
+                }
+            }
+        });
+    // Without a collector thread every span is delivered by the thread that ends it.
+    let thread = spawned.ok()?.thread().clone();
+    Some(Collector {
+        rings: Mutex::new(Vec::new()),
+        new_rings: Mutex::new(Vec::new()),
+        thread,
+    })
+}
+
+fn wake() {
+    if let Some(Some(collector)) = COLLECTOR.get() {
+        collector.thread.unpark();
+    }
+}
+
+/// Builds the exported span and hands it to the processors of the backend it was recorded
+/// in, if that backend is still installed or cached by its call site.
+fn deliver(record: SpanRecord, anchor: &Anchor) {
+    if let Some(backend) = record.site.backend(record.generation) {
+        let limits = backend.limits;
+        backend
+            .processors
+            .on_end(record.into_span_data(&limits, anchor));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind};
+
+    use super::super::clock;
+    use super::super::site::SpanSite;
+    use super::*;
+
+    fn marker() -> &'static str {
+        "tests::full::__otel_function"
+    }
+
+    static SITE: SpanSite = SpanSite::new(
+        None,
+        SpanKind::Internal,
+        marker,
+        file!(),
+        line!(),
+        ("tests", "0"),
+        false,
+        0,
+    );
+
+    fn record() -> SpanRecord {
+        let now = clock::now();
+        SpanRecord {
+            site: &SITE,
+            generation: 0,
+            span_context: SpanContext::NONE,
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            start_time: now,
+            end_time: now,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            details: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_full_ring_drops_and_counts_instead_of_waiting() {
+        let (producer, mut consumer) = RingBuffer::new(2);
+        let mut ring = ThreadRing {
+            producer,
+            pushed: 0,
+        };
+        let before = DROPPED.load(Ordering::Relaxed);
+        for _ in 0..5 {
+            ring.push(record());
+        }
+        assert_eq!(DROPPED.load(Ordering::Relaxed) - before, 3);
+        assert_eq!(consumer.slots(), 2, "the first two wait for the collector");
+        let _ = consumer.pop();
+        ring.push(record());
+        assert_eq!(
+            consumer.slots(),
+            2,
+            "room again once the collector took one"
+        );
+    }
+
+    #[test]
+    fn a_ring_is_small() {
+        assert!(
+            size_of::<SpanRecord>() * RING_CAPACITY <= 200 * 1024,
+            "{} bytes a record",
+            size_of::<SpanRecord>()
+        );
+    }
+}
