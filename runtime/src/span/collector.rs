@@ -223,43 +223,8 @@ fn deliver(record: SpanRecord, anchor: &Anchor) {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanContext, SpanId, SpanKind};
-
-    use super::super::clock;
-    use super::super::site::SpanSite;
+    use super::super::record::test_record;
     use super::*;
-
-    fn marker() -> &'static str {
-        "tests::full::__otel_function"
-    }
-
-    static SITE: SpanSite = SpanSite::new(
-        None,
-        SpanKind::Internal,
-        marker,
-        file!(),
-        line!(),
-        ("tests", "0"),
-        false,
-        0,
-    );
-
-    fn record() -> SpanRecord {
-        let now = clock::now();
-        SpanRecord {
-            site: &SITE,
-            generation: 0,
-            span_context: SpanContext::NONE,
-            parent_span_id: SpanId::INVALID,
-            parent_span_is_remote: false,
-            start_time: now,
-            end_time: now,
-            attributes: Vec::new(),
-            dropped_attributes_count: 0,
-            details: None,
-            error: None,
-        }
-    }
 
     #[test]
     fn a_full_ring_drops_and_counts_instead_of_waiting() {
@@ -270,12 +235,12 @@ mod tests {
         };
         let before = DROPPED.load(Ordering::Relaxed);
         for _ in 0..5 {
-            ring.push(record());
+            ring.push(test_record(Vec::new()));
         }
         assert_eq!(DROPPED.load(Ordering::Relaxed) - before, 3);
         assert_eq!(consumer.slots(), 2, "the first two wait for the collector");
         let _ = consumer.pop();
-        ring.push(record());
+        ring.push(test_record(Vec::new()));
         assert_eq!(
             consumer.slots(),
             2,

@@ -165,3 +165,37 @@ pub(crate) fn span_links(links: Vec<opentelemetry::trace::Link>, limits: &SpanLi
     }
     span_links
 }
+
+/// A record of a test call site, for the unit tests of what carries records.
+#[cfg(test)]
+pub(crate) fn test_record(attributes: Vec<KeyValue>) -> SpanRecord {
+    use opentelemetry::trace::SpanKind;
+
+    fn marker() -> &'static str {
+        "tests::recorded::__otel_function"
+    }
+    static SITE: SpanSite = SpanSite::new(
+        None,
+        SpanKind::Internal,
+        marker,
+        file!(),
+        line!(),
+        ("tests", "0"),
+        false,
+        0,
+    );
+    let now = super::clock::now();
+    SpanRecord {
+        site: &SITE,
+        generation: 0,
+        span_context: SpanContext::NONE,
+        parent_span_id: SpanId::INVALID,
+        parent_span_is_remote: false,
+        start_time: now,
+        end_time: now,
+        attributes,
+        dropped_attributes_count: 0,
+        details: None,
+        error: None,
+    }
+}

@@ -175,25 +175,8 @@ impl Span for RecordingSpan {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanId, SpanKind};
-
-    use super::super::site::SpanSite;
+    use super::super::record::test_record;
     use super::*;
-
-    fn marker() -> &'static str {
-        "tests::limited::__otel_function"
-    }
-
-    static SITE: SpanSite = SpanSite::new(
-        None,
-        SpanKind::Internal,
-        marker,
-        file!(),
-        line!(),
-        ("tests", "0"),
-        false,
-        0,
-    );
 
     #[test]
     fn span_limits_drop_and_count_what_is_beyond_them() {
@@ -203,20 +186,7 @@ mod tests {
             max_attributes_per_event: 1,
             ..SpanLimits::default()
         };
-        let now = crate::span::clock::now();
-        let record = SpanRecord {
-            site: &SITE,
-            generation: 0,
-            span_context: SpanContext::NONE,
-            parent_span_id: SpanId::INVALID,
-            parent_span_is_remote: false,
-            start_time: now,
-            end_time: now,
-            attributes: vec![KeyValue::new("a", 1), KeyValue::new("b", 2)],
-            dropped_attributes_count: 0,
-            details: None,
-            error: None,
-        };
+        let record = test_record(vec![KeyValue::new("a", 1), KeyValue::new("b", 2)]);
         let cell = Arc::new(SpanCell::new(record, limits));
         let mut span = RecordingSpan::new(SpanContext::NONE, cell.clone());
         for key in ["c", "d", "e", "f"] {
