@@ -2,12 +2,13 @@
 //! macros: `key = expr`, `key = %expr` (Display), `key = ?expr` (Debug) and a bare parameter
 //! name; keys are dotted identifiers or string literals, checked here.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::quote_spanned;
 use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream, Parser as _};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
-use syn::{Expr, FnArg, Ident, LitStr, Pat, Token};
+use syn::{Expr, ExprLit, FnArg, Ident, Lit, LitStr, Pat, Token};
 
 use crate::args::{ExprArg, ExprArgValue};
 use crate::diag::Errors;
@@ -100,6 +101,18 @@ impl Parse for Field {
             key_span,
             value,
         })
+    }
+}
+
+/// The value of `key = expr` as the expansion passes it on: a string literal as a
+/// `&'static str` the recorded value borrows (no copy per call), anything else as written.
+pub(crate) fn plain_value(expr: &Expr, private: &TokenStream) -> TokenStream {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(literal),
+            ..
+        }) => quote_spanned!(expr.span()=> #private::StaticStr(#literal)),
+        _ => quote_spanned!(expr.span()=> (#expr)),
     }
 }
 

@@ -7,8 +7,8 @@ pub use crate::instrument::{
     MetricSite, RedSite, UpDownValue,
 };
 pub use crate::span::attributes::{
-    attribute, attribute_debug, attribute_display, metric_attribute, metric_attribute_debug,
-    metric_attribute_display,
+    StaticStr, attribute, attribute_debug, attribute_display, metric_attribute,
+    metric_attribute_debug, metric_attribute_display,
 };
 pub use crate::span::outcome::{Outcome, Returned, error_counts};
 pub use crate::span::{InstrumentedFuture, LiveSpan, SpanGuard, SpanSite};

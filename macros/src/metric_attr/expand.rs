@@ -9,7 +9,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use crate::body::{self, Shape};
-use crate::fields::{Field, FieldValue};
+use crate::fields::{self, Field, FieldValue};
 use crate::item::ItemFn;
 
 use super::parse::{Instrument, MetricArgs};
@@ -224,7 +224,8 @@ pub(crate) fn metric_attributes(list: &[Field], private: &TokenStream) -> TokenS
         let key = &field.key;
         match &field.value {
             FieldValue::Plain(expr) => {
-                quote_spanned!(expr.span()=> #private::metric_attribute(#key, &(#expr)))
+                let value = fields::plain_value(expr, private);
+                quote_spanned!(expr.span()=> #private::metric_attribute(#key, &#value))
             }
             FieldValue::Display(expr) => {
                 quote_spanned!(expr.span()=> #private::metric_attribute_display(#key, &(#expr)))

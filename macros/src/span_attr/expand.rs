@@ -11,7 +11,7 @@ use syn::spanned::Spanned as _;
 use crate::body::{self, Shape};
 use crate::item::ItemFn;
 
-use crate::fields::FieldValue;
+use crate::fields::{self, FieldValue};
 
 use super::parse::SpanArgs;
 
@@ -167,7 +167,8 @@ fn attributes(args: &SpanArgs, private: &TokenStream) -> TokenStream {
         let key = &field.key;
         match &field.value {
             FieldValue::Plain(expr) => {
-                quote_spanned!(expr.span()=> #private::attribute(__otel_list, #key, &(#expr));)
+                let value = fields::plain_value(expr, private);
+                quote_spanned!(expr.span()=> #private::attribute(__otel_list, #key, &#value);)
             }
             FieldValue::Display(expr) => quote_spanned!(expr.span()=>
                 #private::attribute_display(__otel_list, #key, &(#expr));

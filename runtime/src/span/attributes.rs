@@ -76,6 +76,17 @@ impl AttributeValue for str {
     }
 }
 
+/// A string literal written in an attribute list, recorded without a copy. Not a public API.
+#[derive(Debug, Clone, Copy)]
+pub struct StaticStr(pub &'static str);
+
+impl AttributeValue for StaticStr {
+    #[inline]
+    fn to_value(&self) -> Option<Value> {
+        Some(Value::String(StringValue::from(self.0)))
+    }
+}
+
 impl AttributeValue for String {
     #[inline]
     fn to_value(&self) -> Option<Value> {
