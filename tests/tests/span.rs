@@ -191,6 +191,13 @@ fn add_from_body() {
     otel::current_span::add_event("cache.miss", [KeyValue::new("key", "cart:1")]);
 }
 
+/// Returns its own context, which outlives the call.
+#[otel::span]
+fn keeps_its_context() -> Context {
+    otel::current_span::set_attribute("during.call", true);
+    Context::current()
+}
+
 #[tracing::instrument]
 fn tracing_inside() {
     leaf(1);
@@ -605,6 +612,31 @@ fn under_an_unsampled_parent_nothing_below_records_and_the_trace_continues() {
         Some("00000000000000000000000000005a5a"),
         "the trace id still propagates"
     );
+}
+
+#[test]
+fn a_span_ends_once_with_its_call_and_ignores_writes_after() {
+    let capture = capture_spans();
+    let kept = keeps_its_context();
+    let span = kept.span();
+    assert!(!span.is_recording(), "ended when the call returned");
+    span.set_attribute(KeyValue::new("after.call", true));
+    span.add_event("after.call", Vec::new());
+    span.set_status(Status::error("too late"));
+    span.end();
+    let spans = capture.spans();
+    let recorded: Vec<_> = spans
+        .iter()
+        .filter(|span| span.name == "keeps_its_context")
+        .collect();
+    assert_eq!(recorded.len(), 1, "exported once: {spans:?}");
+    assert_eq!(
+        attribute(recorded[0], "during.call"),
+        Some(Value::Bool(true))
+    );
+    assert_eq!(attribute(recorded[0], "after.call"), None);
+    assert!(recorded[0].events.is_empty());
+    assert_eq!(recorded[0].status, Status::Unset);
 }
 
 #[test]

@@ -213,4 +213,18 @@ mod tests {
         assert_eq!(None::<i32>.to_value(), None);
         assert_eq!((&&true).to_value(), Some(Value::Bool(true)));
     }
+
+    #[test]
+    fn a_string_literal_is_recorded_without_a_copy() {
+        const LITERAL: &str = "EUR";
+        let Some(Value::String(recorded)) = StaticStr(LITERAL).to_value() else {
+            panic!("a string value");
+        };
+        assert_eq!(recorded.as_str(), LITERAL);
+        assert_eq!(
+            recorded.as_str().as_ptr(),
+            LITERAL.as_ptr(),
+            "borrowed, not copied"
+        );
+    }
 }

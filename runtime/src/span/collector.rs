@@ -1,7 +1,8 @@
-//! Finished `#[otel::span]` spans on their way to the processors. Each thread pushes its
-//! [`SpanRecord`]s into a ring of its own; one collector thread empties the rings, builds the
-//! `SpanData` and hands it to the processors. The calling thread pays for a move into a ring
-//! slot, not for building the exported span or for the processor's queue.
+//! Finished `#[otel::span]` spans on their way to the processors. Each thread pushes its ended
+//! spans (the [`SpanCell`] holding each one's record) into a ring of its own; one collector
+//! thread empties the rings, builds the `SpanData` and hands it to the processors. The calling
+//! thread pays for pushing a pointer into a ring slot, not for building the exported span or
+//! for the processor's queue.
 //!
 //! A flush ([`drain`]) delivers every record pushed before it, from every thread. A thread
 //! that fills its ring (it records faster than spans can be exported) drops what does not fit
@@ -9,20 +10,20 @@
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, Thread};
 use std::time::Duration;
 
 use rtrb::{Consumer, Producer, RingBuffer};
 
 use super::clock::Anchor;
-use super::record::SpanRecord;
+use super::recording::SpanCell;
 use crate::diagnostics::warn_once;
 
 /// Spans a thread can have on their way at once. A ring is allocated whole on a thread's
-/// first span (and freed once the thread exited and its ring was emptied), so this is also
-/// its memory: 176 KiB.
-const RING_CAPACITY: usize = 1024;
+/// first span (and freed once the thread exited and its ring was emptied): a pointer a slot,
+/// 16 KiB. The spans themselves stay where the call recorded them until they are delivered.
+const RING_CAPACITY: usize = 2048;
 
 /// How long a span waits for the collector at most while few are recorded.
 const INTERVAL: Duration = Duration::from_millis(50);
@@ -35,10 +36,10 @@ const BUSY: usize = 64;
 struct Collector {
     /// The rings being emptied; locked for a whole pass, so a [`drain`] waits for the one
     /// in progress and returns only when everything pushed before it was delivered.
-    rings: Mutex<Vec<Consumer<SpanRecord>>>,
+    rings: Mutex<Vec<Consumer<Arc<SpanCell>>>>,
     /// Rings of threads that started recording, picked up by the next pass: registering a
     /// thread never waits for a delivery.
-    new_rings: Mutex<Vec<Consumer<SpanRecord>>>,
+    new_rings: Mutex<Vec<Consumer<Arc<SpanCell>>>>,
     thread: Thread,
 }
 
@@ -60,36 +61,36 @@ const CHECK_EVERY: u32 = 128;
 const WAKE_AT: usize = RING_CAPACITY / 2;
 
 struct ThreadRing {
-    producer: Producer<SpanRecord>,
+    producer: Producer<Arc<SpanCell>>,
     /// Spans this thread ended, for [`CHECK_EVERY`].
     pushed: u32,
 }
 
-/// Sends `record` on its way to the processors.
+/// Sends the ended span in `cell` on its way to the processors.
 #[inline]
-pub(crate) fn submit(record: SpanRecord) {
-    let mut unsent = Some(record);
+pub(crate) fn submit(cell: Arc<SpanCell>) {
+    let mut unsent = Some(cell);
     let _ = RING.try_with(|ring| {
         let mut ring = ring.borrow_mut();
         let Some(ring) = ring.get_or_insert_with(new_ring) else {
             return;
         };
-        if let Some(record) = unsent.take() {
-            ring.push(record);
+        if let Some(cell) = unsent.take() {
+            ring.push(cell);
         }
     });
     // No collector, or a thread past its thread-locals: deliver here.
-    if let Some(record) = unsent {
-        deliver(record, &Anchor::now());
+    if let Some(cell) = unsent {
+        deliver(&cell, &Anchor::now());
     }
 }
 
 impl ThreadRing {
-    /// Pushes `record`, or drops and counts it when the ring is full: a thread recording
+    /// Pushes `cell`, or drops and counts its span when the ring is full: a thread recording
     /// spans faster than they can be exported loses spans, never time.
     #[inline]
-    fn push(&mut self, record: SpanRecord) {
-        if self.producer.push(record).is_err() {
+    fn push(&mut self, cell: Arc<SpanCell>) {
+        if self.producer.push(cell).is_err() {
             dropped();
         }
         self.pushed = self.pushed.wrapping_add(1);
@@ -149,9 +150,7 @@ impl Collector {
             let abandoned = ring.is_abandoned();
             if let Ok(chunk) = ring.read_chunk(ring.slots()) {
                 delivered += chunk.len();
-                chunk
-                    .into_iter()
-                    .for_each(|record| deliver(record, &anchor));
+                chunk.into_iter().for_each(|cell| deliver(&cell, &anchor));
             }
             !abandoned
         });
@@ -212,7 +211,10 @@ fn wake() {
 
 /// Builds the exported span and hands it to the processors of the backend it was recorded
 /// in, if that backend is still installed or cached by its call site.
-fn deliver(record: SpanRecord, anchor: &Anchor) {
+fn deliver(cell: &SpanCell, anchor: &Anchor) {
+    let Some(record) = cell.take_ended() else {
+        return;
+    };
     if let Some(backend) = record.site.backend(record.generation) {
         let limits = backend.limits;
         backend
@@ -223,8 +225,17 @@ fn deliver(record: SpanRecord, anchor: &Anchor) {
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry_sdk::trace::SpanLimits;
+
     use super::super::record::test_record;
     use super::*;
+
+    fn ended_span() -> Arc<SpanCell> {
+        Arc::new(SpanCell::new(
+            test_record(Vec::new()),
+            SpanLimits::default(),
+        ))
+    }
 
     #[test]
     fn a_full_ring_drops_and_counts_instead_of_waiting() {
@@ -235,12 +246,12 @@ mod tests {
         };
         let before = DROPPED.load(Ordering::Relaxed);
         for _ in 0..5 {
-            ring.push(test_record(Vec::new()));
+            ring.push(ended_span());
         }
         assert_eq!(DROPPED.load(Ordering::Relaxed) - before, 3);
         assert_eq!(consumer.slots(), 2, "the first two wait for the collector");
         let _ = consumer.pop();
-        ring.push(test_record(Vec::new()));
+        ring.push(ended_span());
         assert_eq!(
             consumer.slots(),
             2,
@@ -249,11 +260,10 @@ mod tests {
     }
 
     #[test]
-    fn a_ring_is_small() {
-        assert!(
-            size_of::<SpanRecord>() * RING_CAPACITY <= 200 * 1024,
-            "{} bytes a record",
-            size_of::<SpanRecord>()
-        );
+    fn a_ring_and_a_waiting_span_are_small() {
+        assert!(size_of::<Arc<SpanCell>>() * RING_CAPACITY <= 16 * 1024);
+        // The Arc's two counts, then the cell: the README's "about 300 bytes".
+        let waiting = 2 * size_of::<usize>() + size_of::<SpanCell>();
+        assert!(waiting <= 320, "{waiting} bytes a waiting span");
     }
 }

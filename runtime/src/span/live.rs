@@ -69,7 +69,7 @@ impl Drop for LiveSpan {
     /// must not stretch the span to whenever that clone goes away.
     #[inline]
     fn drop(&mut self) {
-        if let Some(cell) = &self.cell {
+        if let Some(cell) = self.cell.take() {
             cell.finish(clock::now());
         }
     }

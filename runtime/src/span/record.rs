@@ -14,7 +14,9 @@ use super::clock::{Anchor, Timestamp};
 use super::outcome::ErrorReport;
 use super::site::SpanSite;
 
-/// One span, small enough to cross to the collector thread in a ring slot.
+/// One span as its call recorded it. It stays in its
+/// [`SpanCell`](super::recording::SpanCell) until the collector takes it, so its size is paid
+/// once, in that allocation.
 #[derive(Debug)]
 pub(crate) struct SpanRecord {
     pub(crate) site: &'static SpanSite,
@@ -30,8 +32,9 @@ pub(crate) struct SpanRecord {
     pub(crate) dropped_attributes_count: u32,
     /// What most spans never have, boxed so the common record stays small.
     pub(crate) details: Option<Box<Details>>,
-    /// The call's `Err`, boxed on its own: the one rare part the macro writes.
-    pub(crate) error: Option<Box<RecordedError>>,
+    /// The call's `Err`: kept in the record, so a failing call allocates nothing more than
+    /// its message.
+    pub(crate) error: Option<RecordedError>,
 }
 
 /// The rarer parts of a span, written through the OpenTelemetry API: a new name, events,
@@ -89,7 +92,7 @@ impl SpanRecord {
         let end_time = anchor.wall_time(end_time);
         site.push_code_location(&mut attributes);
         if let Some(error) = error {
-            let RecordedError { report, as_event } = *error;
+            let RecordedError { report, as_event } = error;
             attributes.push(KeyValue::new("error.type", report.type_name));
             if as_event {
                 push_event(

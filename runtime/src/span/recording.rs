@@ -19,7 +19,8 @@ use super::record::{RecordedError, SpanRecord, push_event, truncate};
 use super::{backend, collector};
 use crate::span::outcome::ErrorReport;
 
-/// What a running span has recorded; empty once it ended.
+/// What a span records, from its start until the collector takes it: the calling thread hands
+/// the collector this cell, not a copy of what it holds.
 #[derive(Debug)]
 pub(crate) struct SpanCell(Mutex<Option<Recording>>);
 
@@ -27,12 +28,19 @@ pub(crate) struct SpanCell(Mutex<Option<Recording>>);
 pub(crate) struct Recording {
     record: SpanRecord,
     limits: SpanLimits,
+    /// Set when the span ends: later writes (through a context that outlived the call) are
+    /// ignored, as an ended SDK span ignores them.
+    ended: bool,
 }
 
 impl SpanCell {
     /// A span recording `record` from now on, within `limits`.
     pub(crate) fn new(record: SpanRecord, limits: SpanLimits) -> Self {
-        Self(Mutex::new(Some(Recording { record, limits })))
+        Self(Mutex::new(Some(Recording {
+            record,
+            limits,
+            ended: false,
+        })))
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Recording>> {
@@ -44,27 +52,45 @@ impl SpanCell {
     /// Runs `f` on the span while it records; after it ended, nothing happens.
     #[inline]
     fn with(&self, f: impl FnOnce(&mut Recording)) {
-        if let Some(recording) = self.lock().as_mut() {
+        if let Some(recording) = self.lock().as_mut()
+            && !recording.ended
+        {
             f(recording);
         }
     }
 
     pub(crate) fn is_recording(&self) -> bool {
-        self.lock().is_some()
+        self.lock()
+            .as_ref()
+            .is_some_and(|recording| !recording.ended)
     }
 
     /// Ends the span at `end_time` and sends it on, unless it already ended or its backend
     /// is gone (replaced or shut down: its provider no longer takes spans, as an SDK span
     /// would find).
-    pub(crate) fn finish(&self, end_time: Timestamp) {
-        let Some(Recording { mut record, .. }) = self.lock().take() else {
+    pub(crate) fn finish(self: Arc<Self>, end_time: Timestamp) {
+        let mut recording = self.lock();
+        let Some(ended) = recording.as_mut().filter(|recording| !recording.ended) else {
             return;
         };
-        if backend::generation() != record.generation {
+        ended.ended = true;
+        ended.record.end_time = end_time;
+        if backend::generation() != ended.record.generation {
+            *recording = None;
             return;
         }
-        record.end_time = end_time;
-        collector::submit(record);
+        drop(recording);
+        collector::submit(self);
+    }
+
+    /// The record of an ended span, for the collector; `None` once taken.
+    pub(crate) fn take_ended(&self) -> Option<SpanRecord> {
+        let mut recording = self.lock();
+        if recording.as_ref().is_some_and(|recording| recording.ended) {
+            recording.take().map(|recording| recording.record)
+        } else {
+            None
+        }
     }
 
     pub(crate) fn set_attribute(&self, attribute: KeyValue) {
@@ -75,7 +101,7 @@ impl SpanCell {
     /// event when the span is exported.
     pub(crate) fn record_error(&self, report: ErrorReport, as_event: bool) {
         self.with(|recording| {
-            recording.record.error = Some(Box::new(RecordedError { report, as_event }));
+            recording.record.error = Some(RecordedError { report, as_event });
         });
     }
 }
@@ -169,7 +195,7 @@ impl Span for RecordingSpan {
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        self.cell.finish(Timestamp::wall(timestamp));
+        self.cell.clone().finish(Timestamp::wall(timestamp));
     }
 }
 
@@ -195,7 +221,7 @@ mod tests {
         span.add_event("first", vec![KeyValue::new("x", 1), KeyValue::new("y", 2)]);
         span.add_event("second", Vec::new());
         let Some(recording) = cell.lock().take() else {
-            panic!("the span ended");
+            panic!("the span is recording");
         };
         // Five recorded, then the code location added on export: the limit holds for all.
         assert_eq!(recording.record.attributes.len(), 5);
