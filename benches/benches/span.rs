@@ -7,6 +7,11 @@
 //! `#[otel::span]` adds to every span (`code.function.name`, `code.file.path`,
 //! `code.line.number`): the same information, written by hand.
 //!
+//! Every case records into one provider with the batch processor `#[otel::main]` installs for
+//! OTLP (its exports run on the `#[otel::span]` collector thread). `hand_written_sdk_own_batch`
+//! is the hand-written span on a provider of its own with the SDK's `BatchSpanProcessor` (its
+//! own export thread): hand-written SDK code as it runs without `otel`.
+//!
 //! ```text
 //! cargo bench -p otel-benches      # with RUST_BACKTRACE unset
 //! ```
@@ -35,10 +40,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const AMOUNT: u64 = 1250;
 const CURRENCY: &str = "EUR";
 
-/// One provider, made current for `#[otel::span]`, with a tracing dispatcher on it.
+/// One provider, made current for `#[otel::span]`, with a tracing dispatcher on it; and one
+/// with the SDK's batch processor for hand-written SDK code without `otel`.
 struct Setup {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
+    sdk_provider: SdkTracerProvider,
+    sdk_tracer: SdkTracer,
     dispatch: tracing::Dispatch,
     /// Whether the sampler records anything.
     sampled: bool,
@@ -49,10 +57,14 @@ impl Setup {
         // One provider for every case: `#[otel::span]` shares its processor, the others go
         // through it.
         let provider = install_tracer_provider(
-            SdkTracerProvider::builder().with_sampler(sampler),
+            SdkTracerProvider::builder().with_sampler(sampler.clone()),
             batch_processor(),
             kind,
         );
+        let sdk_provider = SdkTracerProvider::builder()
+            .with_sampler(sampler)
+            .with_span_processor(sdk_batch_processor())
+            .build();
         let subscriber = tracing_subscriber::registry()
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing")));
         Setup {
@@ -60,6 +72,8 @@ impl Setup {
             tracer: provider.tracer("hand"),
             dispatch: tracing::Dispatch::new(subscriber),
             provider,
+            sdk_tracer: sdk_provider.tracer("hand"),
+            sdk_provider,
         }
     }
 }
@@ -68,6 +82,7 @@ impl Drop for Setup {
     fn drop(&mut self) {
         uninstall_tracer_provider();
         let _ = self.provider.shutdown();
+        let _ = self.sdk_provider.shutdown();
     }
 }
 
@@ -94,6 +109,9 @@ fn sync_cases(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Setup) {
     });
     group.bench_function("hand_written_sdk", |b| {
         b.iter(|| hand(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)))
+    });
+    group.bench_function("hand_written_sdk_own_batch", |b| {
+        b.iter(|| hand(&setup.sdk_tracer, black_box(AMOUNT), black_box(CURRENCY)))
     });
     group.bench_function("hand_written_sdk_with_code_location", |b| {
         b.iter(|| hand_with_code_location(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)))
@@ -180,14 +198,14 @@ const CALLS: u64 = 1_000_000;
 /// span delivered. The benchmark calls as fast as it can, beyond what two cores can export: a
 /// case that keeps its time down by losing spans, or by leaving work to other threads, shows
 /// it here.
-fn delivered(setup: &Setup, call: impl Fn()) -> (f64, f64) {
-    let _ = setup.provider.force_flush();
+fn delivered(provider: &SdkTracerProvider, call: impl Fn()) -> (f64, f64) {
+    let _ = provider.force_flush();
     let before = EXPORTED.load(Ordering::Relaxed);
     let start = Instant::now();
     for _ in 0..CALLS {
         call();
     }
-    let _ = setup.provider.force_flush();
+    let _ = provider.force_flush();
     let elapsed = start.elapsed();
     let spans = EXPORTED.load(Ordering::Relaxed) - before;
     (
@@ -197,35 +215,47 @@ fn delivered(setup: &Setup, call: impl Fn()) -> (f64, f64) {
 }
 
 fn delivery_report(setup: &Setup) {
-    let cases: [(&str, &dyn Fn()); 6] = [
-        ("sampled/hand_written_sdk", &|| {
+    let on_sdk_batch = &setup.sdk_provider;
+    let cases: [(&str, &SdkTracerProvider, &dyn Fn()); 7] = [
+        ("sampled/hand_written_sdk", &setup.provider, &|| {
             black_box(hand(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)));
         }),
-        ("sampled/otel_span", &|| {
+        ("sampled/hand_written_sdk_own_batch", on_sdk_batch, &|| {
+            black_box(hand(
+                &setup.sdk_tracer,
+                black_box(AMOUNT),
+                black_box(CURRENCY),
+            ));
+        }),
+        ("sampled/otel_span", &setup.provider, &|| {
             black_box(macro_span(black_box(AMOUNT), black_box(CURRENCY)));
         }),
-        ("sampled/tracing_instrument", &|| {
+        ("sampled/tracing_instrument", &setup.provider, &|| {
             tracing::dispatcher::with_default(&setup.dispatch, || {
                 black_box(tracing_span(black_box(AMOUNT), black_box(CURRENCY)));
             })
         }),
-        ("sampled_err/hand_written_sdk", &|| {
+        ("sampled_err/hand_written_sdk", &setup.provider, &|| {
             let _ = black_box(hand_err(&setup.tracer, black_box(AMOUNT)));
         }),
-        ("sampled_err/otel_span", &|| {
+        ("sampled_err/otel_span", &setup.provider, &|| {
             let _ = black_box(macro_err(black_box(AMOUNT)));
         }),
-        ("sampled_err/tracing_instrument_err", &|| {
-            tracing::dispatcher::with_default(&setup.dispatch, || {
-                let _ = black_box(tracing_err(black_box(AMOUNT)));
-            })
-        }),
+        (
+            "sampled_err/tracing_instrument_err",
+            &setup.provider,
+            &|| {
+                tracing::dispatcher::with_default(&setup.dispatch, || {
+                    let _ = black_box(tracing_err(black_box(AMOUNT)));
+                })
+            },
+        ),
     ];
     println!(
         "{CALLS} calls in a row: spans delivered to the exporter, wall time per span delivered"
     );
-    for (name, call) in cases {
-        let (share, per_span) = delivered(setup, call);
+    for (name, provider, call) in cases {
+        let (share, per_span) = delivered(provider, call);
         println!("  {name:40} {:6.2}%  {per_span:6.0} ns", 100.0 * share);
     }
 }

@@ -17,3 +17,19 @@ pub(crate) fn warn_once(message: &str) {
         eprintln!("otel: warning: {message}");
     }
 }
+
+/// Prints `message` once for each `key`, saying that later reports of the same kind are not
+/// shown: a collector that stays down yields one line per kind of failure, not one per export.
+pub(crate) fn warn_once_keyed(key: &str, message: &str) {
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let first = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(key.to_owned());
+    if first {
+        warn_once(&format!(
+            "{message} (further reports of this kind are not shown)"
+        ));
+    }
+}

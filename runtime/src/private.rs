@@ -95,6 +95,22 @@ pub fn install_tracer_provider(
     provider
 }
 
+/// The batch processor the OTLP pipeline uses, on `exporter`: batches of 512, exported at
+/// least every 5 s, at most `max_queue_size` spans waiting. For the benchmarks.
+pub fn batch_span_processor(
+    exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
+    max_queue_size: usize,
+) -> impl opentelemetry_sdk::trace::SpanProcessor {
+    crate::span::batch::BatchSpanProcessor::new(
+        exporter,
+        crate::span::batch::BatchLimits {
+            max_queue_size,
+            max_export_batch_size: 512,
+            scheduled_delay: std::time::Duration::from_secs(5),
+        },
+    )
+}
+
 /// Back to the disabled path, as before any `init`.
 pub fn uninstall_tracer_provider() {
     crate::span::backend::uninstall();

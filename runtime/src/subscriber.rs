@@ -10,7 +10,7 @@ use tracing_subscriber::filter::{self, FilterExt as _};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
-use crate::diagnostics::warn_once;
+use crate::diagnostics::{warn_once, warn_once_keyed};
 
 /// Targets of the export path itself (the SDK, the OTLP exporters and their HTTP/gRPC stack).
 /// Their events and spans never enter the pipeline: exporting them would export again, forever.
@@ -114,22 +114,6 @@ impl tracing::field::Visit for FieldText {
             use std::fmt::Write as _;
             let _ = write!(self.0, " {}={value:?}", field.name());
         }
-    }
-}
-
-fn warn_once_keyed(key: &str, message: &str) {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let first = SEEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key.to_owned());
-    if first {
-        warn_once(&format!(
-            "{message} (further reports of this kind are not shown)"
-        ));
     }
 }
 

@@ -1,15 +1,14 @@
-//! The tracer provider: sampler, batch (OTLP) and simple (console) processors, shared with
-//! the `#[otel::span]` recording path.
+//! The tracer provider: sampler, batch (OTLP, exported by the span collector thread) and
+//! simple (console) processors, shared with the `#[otel::span]` recording path.
 
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SimpleSpanProcessor,
-};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SimpleSpanProcessor};
 
 use crate::config::{Exporter, SamplerKind, Settings};
 use crate::diagnostics::warn_once;
 use crate::exporter::{console::ConsoleSpanExporter, otlp};
 use crate::span::backend::Pipeline;
+use crate::span::batch::{BatchLimits, BatchSpanProcessor};
 use crate::span::processors::SpanProcessors;
 use crate::span::sampling::Sampling;
 
@@ -28,16 +27,14 @@ pub(crate) fn pipeline(settings: &Settings, resource: Resource) -> Option<Pipeli
         match otlp::span_exporter(signal) {
             Ok(exporter) => {
                 let batch = &settings.span_batch;
-                let config = BatchConfigBuilder::default()
-                    .with_max_queue_size(batch.max_queue_size.value)
-                    .with_max_export_batch_size(batch.max_export_batch_size.value)
-                    .with_scheduled_delay(batch.schedule_delay.value)
-                    .build();
+                let limits = BatchLimits {
+                    max_queue_size: batch.max_queue_size.value,
+                    max_export_batch_size: batch.max_export_batch_size.value,
+                    scheduled_delay: batch.schedule_delay.value,
+                };
                 builder = processors.register(
                     builder,
-                    BatchSpanProcessor::builder(exporter)
-                        .with_batch_config(config)
-                        .build(),
+                    BatchSpanProcessor::new(exporter, limits),
                     &resource,
                 );
             }

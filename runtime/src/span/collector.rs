@@ -7,12 +7,17 @@
 //! A flush ([`drain`]) delivers every record pushed before it, from every thread. A thread
 //! that fills its ring (it records faster than spans can be exported) drops what does not fit
 //! and counts it, as the SDK's batch queue does: telemetry never slows the application down.
+//!
+//! The same thread runs the [`Background`] work of the batch processors (their exports)
+//! between passes, so telemetry keeps one busy thread, not one per stage.
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::thread::{self, Thread};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use opentelemetry::Context;
 
 use rtrb::{Consumer, Producer, RingBuffer};
 
@@ -40,7 +45,16 @@ struct Collector {
     /// Rings of threads that started recording, picked up by the next pass: registering a
     /// thread never waits for a delivery.
     new_rings: Mutex<Vec<Consumer<Arc<SpanCell>>>>,
+    /// Work run between passes, for as long as its owner lives.
+    background: Mutex<Vec<Weak<dyn Background>>>,
     thread: Thread,
+}
+
+/// Work the collector thread does for others between its passes: a batch processor's exports.
+pub(crate) trait Background: Send + Sync {
+    /// Does whatever is due at `now`; returns when something will be due next, if anything
+    /// is waiting.
+    fn run_due(&self, now: Instant) -> Option<Instant>;
 }
 
 static COLLECTOR: OnceLock<Option<Collector>> = OnceLock::new();
@@ -181,6 +195,8 @@ fn start() -> Option<Collector> {
     let spawned = thread::Builder::new()
         .name("otel-span-collector".into())
         .spawn(|| {
+            // Whatever the exporters do here must not record telemetry about itself.
+            let _suppressed = Context::enter_telemetry_suppressed_scope();
             let mut pause = INTERVAL;
             loop {
                 thread::park_timeout(pause);
@@ -191,6 +207,10 @@ fn start() -> Option<Collector> {
                     } else {
                         INTERVAL
                     };
+                    let now = Instant::now();
+                    if let Some(next) = collector.run_background(now) {
+                        pause = pause.min(next.saturating_duration_since(now));
+                    }
                 }
             }
         });
@@ -199,14 +219,53 @@ fn start() -> Option<Collector> {
     Some(Collector {
         rings: Mutex::new(Vec::new()),
         new_rings: Mutex::new(Vec::new()),
+        background: Mutex::new(Vec::new()),
         thread,
     })
 }
 
-fn wake() {
-    if let Some(Some(collector)) = COLLECTOR.get() {
-        collector.thread.unpark();
+impl Collector {
+    /// Runs the background work that is due, returning when more will be.
+    fn run_background(&self, now: Instant) -> Option<Instant> {
+        // Run outside the lock: registering work never waits for an export.
+        let mut work = Vec::new();
+        lock(&self.background).retain(|weak| match weak.upgrade() {
+            Some(live) => {
+                work.push(live);
+                true
+            }
+            None => false,
+        });
+        work.iter().filter_map(|work| work.run_due(now)).min()
     }
+}
+
+/// Has the collector thread run `work` between its passes while `work` lives. Returns
+/// `false` if there is no collector thread (the OS refused one).
+pub(crate) fn run_in_background(work: Weak<dyn Background>) -> bool {
+    match COLLECTOR.get_or_init(start) {
+        Some(collector) => {
+            lock(&collector.background).push(work);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Wakes the collector thread before its pause is over. Returns `false` if there is none.
+pub(crate) fn wake() -> bool {
+    match COLLECTOR.get() {
+        Some(Some(collector)) => {
+            collector.thread.unpark();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Whether this is the collector thread, which must not wait for itself.
+pub(crate) fn on_collector_thread() -> bool {
+    matches!(COLLECTOR.get(), Some(Some(collector)) if collector.thread.id() == thread::current().id())
 }
 
 /// Builds the exported span and hands it to the processors of the backend it was recorded

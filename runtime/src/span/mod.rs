@@ -7,10 +7,12 @@
 //! pushes it into its thread's ring; the [`collector`] thread builds the exported `SpanData`
 //! and hands it to the provider's own processors (shared with it through
 //! [`processors::SpanProcessors`]), so it reaches the same batch queue and exporter as every
-//! other span while the calling thread pays a fraction of the cost.
+//! other span while the calling thread pays a fraction of the cost. The OTLP pipeline's
+//! [`batch`] processor exports on that same thread.
 
 pub(crate) mod attributes;
 pub(crate) mod backend;
+pub(crate) mod batch;
 mod clock;
 pub(crate) mod collector;
 mod future;

@@ -5,7 +5,8 @@
 //! [`SpanProcessors::register`]: the provider gets a forwarding handle, and the recording path
 //! keeps the same processor to hand its finished spans to directly. SDK spans (the `tracing`
 //! bridge, the OpenTelemetry API) and `#[otel::span]` spans then meet in one batch queue, one
-//! exporter, one flush.
+//! exporter, one flush (for OTLP, the [`BatchSpanProcessor`](super::batch::BatchSpanProcessor)
+//! whose exports the collector thread runs).
 
 use std::sync::Arc;
 use std::time::Duration;
