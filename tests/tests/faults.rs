@@ -1,6 +1,7 @@
 //! Faults: the collector absent, or accepting connections and never answering. The program's
 //! telemetry calls must not block, and it must exit within `shutdown_timeout` (3 s in the test
-//! programs) plus 1 s, in every runtime flavour and over every protocol.
+//! programs) plus 1 s, in every runtime flavour and over every protocol. A failed span export
+//! is said once on stderr, not once per batch.
 
 mod support;
 
@@ -13,16 +14,33 @@ use support::program::{self, PROGRAMS};
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 const PROTOCOLS: &[&str] = &["grpc", "http/protobuf", "http/json"];
 
-fn assert_exits_promptly(endpoint: &str, fault: &str) {
+/// How a fault shows on stderr.
+#[derive(Clone, Copy)]
+enum Says {
+    /// Exports fail at once: one line says so.
+    ExportFailedOnce,
+    /// Exports hang until the program exits: nothing to say before that.
+    Nothing,
+}
+
+fn assert_exits_promptly(endpoint: &str, fault: &str, says: Says) {
     // One thread per program: the silent-collector case waits out the shutdown timeout.
     std::thread::scope(|scope| {
         for (flavour, binary) in PROGRAMS {
-            scope.spawn(move || assert_program_exits_promptly(flavour, binary, endpoint, fault));
+            scope.spawn(move || {
+                assert_program_exits_promptly(flavour, binary, endpoint, fault, says)
+            });
         }
     });
 }
 
-fn assert_program_exits_promptly(flavour: &str, binary: &str, endpoint: &str, fault: &str) {
+fn assert_program_exits_promptly(
+    flavour: &str,
+    binary: &str,
+    endpoint: &str,
+    fault: &str,
+    says: Says,
+) {
     for protocol in PROTOCOLS {
         let run = program::run(
             binary,
@@ -43,13 +61,26 @@ fn assert_program_exits_promptly(flavour: &str, binary: &str, endpoint: &str, fa
             "took {:?} to exit; {context}",
             run.elapsed
         );
+        let span_export_failures = run
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("otel: warning: exporting spans failed"))
+            .count();
+        match says {
+            Says::ExportFailedOnce => assert_eq!(span_export_failures, 1, "{context}"),
+            Says::Nothing => assert_eq!(span_export_failures, 0, "{context}"),
+        }
     }
 }
 
 #[test]
 fn no_collector_listening() {
     let port = free_port();
-    assert_exits_promptly(&format!("http://127.0.0.1:{port}"), "no collector");
+    assert_exits_promptly(
+        &format!("http://127.0.0.1:{port}"),
+        "no collector",
+        Says::ExportFailedOnce,
+    );
 }
 
 #[test]
@@ -63,5 +94,9 @@ fn collector_accepts_but_never_answers() {
             held.push(stream);
         }
     });
-    assert_exits_promptly(&format!("http://127.0.0.1:{port}"), "silent collector");
+    assert_exits_promptly(
+        &format!("http://127.0.0.1:{port}"),
+        "silent collector",
+        Says::Nothing,
+    );
 }
