@@ -3,7 +3,7 @@
 //!
 //! [`RecordingSpan`] implements the OpenTelemetry [`Span`] trait, so in a context it is the
 //! current span for the OpenTelemetry API, the `tracing` bridge and `otel::current_span`
-//! alike. When the span ends, its record goes to the [`collector`](super::collector), which
+//! alike. When the span ends, its record goes to the [`collector`], which
 //! builds the exported `SpanData` off the calling thread.
 
 use std::borrow::Cow;
