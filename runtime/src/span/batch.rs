@@ -310,6 +310,15 @@ mod tests {
         fn batches(&self) -> Vec<usize> {
             lock(&self.batches).clone()
         }
+
+        /// Waits for the collector thread's first export (at most 10 s, then the caller's
+        /// assertion fails).
+        fn wait_for_an_export(&self) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while self.batches().is_empty() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
 
     fn span() -> SpanData {
@@ -350,10 +359,7 @@ mod tests {
         for _ in 0..5 {
             processor.on_end(span());
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while recorder.batches().is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        recorder.wait_for_an_export();
         assert_eq!(recorder.batches(), [5], "the collector thread exported it");
     }
 
@@ -366,10 +372,7 @@ mod tests {
         };
         let processor = BatchSpanProcessor::new(recorder.clone(), limits);
         processor.on_end(span());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while recorder.batches().is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        recorder.wait_for_an_export();
         assert_eq!(recorder.batches(), [1]);
     }
 
