@@ -321,6 +321,20 @@ mod tests {
         }
     }
 
+    /// A processor on a fresh [`Recorder`] within `limits`.
+    fn recorded(limits: BatchLimits) -> (Recorder, BatchSpanProcessor<Recorder>) {
+        let recorder = Recorder::default();
+        let processor = BatchSpanProcessor::new(recorder.clone(), limits);
+        (recorder, processor)
+    }
+
+    /// Ends `count` spans into `processor`.
+    fn end_spans(processor: &impl SpanProcessor, count: usize) {
+        for _ in 0..count {
+            processor.on_end(span());
+        }
+    }
+
     fn span() -> SpanData {
         test_record(Vec::new()).into_span_data(&SpanLimits::default(), &Anchor::now())
     }
@@ -335,16 +349,11 @@ mod tests {
 
     #[test]
     fn a_flush_exports_everything_queued_in_batches_of_the_maximum_size() {
-        let recorder = Recorder::default();
-        let processor = BatchSpanProcessor::new(recorder.clone(), limits(100, 4));
-        for _ in 0..3 {
-            processor.on_end(span());
-        }
+        let (recorder, processor) = recorded(limits(100, 4));
+        end_spans(&processor, 3);
         processor.force_flush().expect("flushed");
         assert_eq!(recorder.batches(), [3]);
-        for _ in 0..10 {
-            processor.on_end(span());
-        }
+        end_spans(&processor, 10);
         processor.force_flush().expect("flushed");
         // The first full batch may have gone out before the flush: the total is what counts.
         let batches = recorder.batches();
@@ -354,37 +363,29 @@ mod tests {
 
     #[test]
     fn a_full_batch_is_exported_without_a_flush() {
-        let recorder = Recorder::default();
-        let processor = BatchSpanProcessor::new(recorder.clone(), limits(100, 5));
-        for _ in 0..5 {
-            processor.on_end(span());
-        }
+        let (recorder, processor) = recorded(limits(100, 5));
+        end_spans(&processor, 5);
         recorder.wait_for_an_export();
         assert_eq!(recorder.batches(), [5], "the collector thread exported it");
     }
 
     #[test]
     fn a_batch_that_is_not_full_is_exported_after_the_scheduled_delay() {
-        let recorder = Recorder::default();
-        let limits = BatchLimits {
+        let (recorder, processor) = recorded(BatchLimits {
             scheduled_delay: Duration::from_millis(20),
             ..limits(100, 50)
-        };
-        let processor = BatchSpanProcessor::new(recorder.clone(), limits);
-        processor.on_end(span());
+        });
+        end_spans(&processor, 1);
         recorder.wait_for_an_export();
         assert_eq!(recorder.batches(), [1]);
     }
 
     #[test]
     fn a_full_queue_drops_and_counts_instead_of_waiting() {
-        let recorder = Recorder::default();
         // A batch larger than the queue is never full, so nothing is exported before the
         // flush.
-        let processor = BatchSpanProcessor::new(recorder.clone(), limits(3, 4));
-        for _ in 0..5 {
-            processor.on_end(span());
-        }
+        let (recorder, processor) = recorded(limits(3, 4));
+        end_spans(&processor, 5);
         assert_eq!(processor.batch.dropped.load(Ordering::Relaxed), 2);
         processor.force_flush().expect("flushed");
         assert_eq!(recorder.batches().iter().sum::<usize>(), 3);
@@ -392,10 +393,8 @@ mod tests {
 
     #[test]
     fn shutdown_exports_what_is_queued_and_shuts_the_exporter_down() {
-        let recorder = Recorder::default();
-        let processor = BatchSpanProcessor::new(recorder.clone(), limits(100, 50));
-        processor.on_end(span());
-        processor.on_end(span());
+        let (recorder, processor) = recorded(limits(100, 50));
+        end_spans(&processor, 2);
         processor.shutdown().expect("shut down");
         assert_eq!(recorder.batches(), [2]);
         assert!(*lock(&recorder.shut_down));
