@@ -7,10 +7,10 @@
 //! `#[otel::span]` adds to every span (`code.function.name`, `code.file.path`,
 //! `code.line.number`): the same information, written by hand.
 //!
-//! Every case records into one provider with the batch processor `#[otel::main]` installs for
-//! OTLP (its exports run on the `#[otel::span]` collector thread). `hand_written_sdk_own_batch`
-//! is the hand-written span on a provider of its own with the SDK's `BatchSpanProcessor` (its
-//! own export thread): hand-written SDK code as it runs without `otel`.
+//! Every case records into one provider with the SDK's own `BatchSpanProcessor` (its own export
+//! thread, the queue large enough that nothing is dropped while criterion measures), as
+//! hand-written SDK code runs without `otel`; `#[otel::span]` reaches it through the global
+//! provider, as in an application.
 //!
 //! ```text
 //! cargo bench -p otel-benches      # with RUST_BACKTRACE unset
@@ -40,13 +40,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const AMOUNT: u64 = 1250;
 const CURRENCY: &str = "EUR";
 
-/// One provider, made current for `#[otel::span]`, with a tracing dispatcher on it; and one
-/// with the SDK's batch processor for hand-written SDK code without `otel`.
+/// One provider, the global one for `#[otel::span]`, with a tracing dispatcher on it.
 struct Setup {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
-    sdk_provider: SdkTracerProvider,
-    sdk_tracer: SdkTracer,
     dispatch: tracing::Dispatch,
     /// Whether the sampler records anything.
     sampled: bool,
@@ -54,17 +51,11 @@ struct Setup {
 
 impl Setup {
     fn new(sampler: Sampler, kind: SamplerKind) -> Self {
-        // One provider for every case: `#[otel::span]` shares its processor, the others go
-        // through it.
-        let provider = install_tracer_provider(
-            SdkTracerProvider::builder().with_sampler(sampler.clone()),
-            batch_processor(),
-            kind,
-        );
-        let sdk_provider = SdkTracerProvider::builder()
+        let provider = SdkTracerProvider::builder()
             .with_sampler(sampler)
             .with_span_processor(sdk_batch_processor())
             .build();
+        install_tracer_provider(provider.clone(), kind);
         let subscriber = tracing_subscriber::registry()
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing")));
         Setup {
@@ -72,8 +63,6 @@ impl Setup {
             tracer: provider.tracer("hand"),
             dispatch: tracing::Dispatch::new(subscriber),
             provider,
-            sdk_tracer: sdk_provider.tracer("hand"),
-            sdk_provider,
         }
     }
 }
@@ -82,7 +71,6 @@ impl Drop for Setup {
     fn drop(&mut self) {
         uninstall_tracer_provider();
         let _ = self.provider.shutdown();
-        let _ = self.sdk_provider.shutdown();
     }
 }
 
@@ -109,9 +97,6 @@ fn sync_cases(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Setup) {
     });
     group.bench_function("hand_written_sdk", |b| {
         b.iter(|| hand(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)))
-    });
-    group.bench_function("hand_written_sdk_own_batch", |b| {
-        b.iter(|| hand(&setup.sdk_tracer, black_box(AMOUNT), black_box(CURRENCY)))
     });
     group.bench_function("hand_written_sdk_with_code_location", |b| {
         b.iter(|| hand_with_code_location(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)))
@@ -215,17 +200,9 @@ fn delivered(provider: &SdkTracerProvider, call: impl Fn()) -> (f64, f64) {
 }
 
 fn delivery_report(setup: &Setup) {
-    let on_sdk_batch = &setup.sdk_provider;
-    let cases: [(&str, &SdkTracerProvider, &dyn Fn()); 7] = [
+    let cases: [(&str, &SdkTracerProvider, &dyn Fn()); 6] = [
         ("sampled/hand_written_sdk", &setup.provider, &|| {
             black_box(hand(&setup.tracer, black_box(AMOUNT), black_box(CURRENCY)));
-        }),
-        ("sampled/hand_written_sdk_own_batch", on_sdk_batch, &|| {
-            black_box(hand(
-                &setup.sdk_tracer,
-                black_box(AMOUNT),
-                black_box(CURRENCY),
-            ));
         }),
         ("sampled/otel_span", &setup.provider, &|| {
             black_box(macro_span(black_box(AMOUNT), black_box(CURRENCY)));

@@ -14,7 +14,7 @@ use opentelemetry::trace::{FutureExt as _, Status, TraceContextExt as _, Tracer 
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SpanData, SpanExporter, SpanProcessor,
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SpanData, SpanExporter,
 };
 
 /// An exporter that drops every batch, counting its spans: the benchmark measures the calling
@@ -33,19 +33,13 @@ impl SpanExporter for Discard {
     }
 }
 
-/// Spans the batch queues hold: enough that the export thread keeps up and no span is dropped
+/// Spans the batch queue holds: enough that the export thread keeps up and no span is dropped
 /// by the queue, so every case pays for delivery, as in a service that is not overloaded (a
 /// full queue would make the cheapest case the one that loses the most spans).
 const QUEUE: usize = 1 << 16;
 
-/// The batch processor every case records into, on [`Discard`]: the one `#[otel::main]`
-/// installs for OTLP, whose exports run on the `#[otel::span]` collector thread.
-pub fn batch_processor() -> impl SpanProcessor {
-    otel::__private::batch_span_processor(Discard, QUEUE)
-}
-
-/// The SDK's own batch processor, with its own export thread, on [`Discard`]: what hand-written
-/// SDK code uses without `otel`.
+/// The SDK's own batch processor, with its own export thread, on [`Discard`]: what every case
+/// records into, as hand-written SDK code runs without `otel`.
 pub fn sdk_batch_processor() -> BatchSpanProcessor {
     let config = BatchConfigBuilder::default()
         .with_max_queue_size(QUEUE)

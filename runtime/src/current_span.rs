@@ -23,7 +23,7 @@ use std::error::Error;
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, Key, KeyValue, Value};
 
-use crate::span::outcome::{self, ErrorReport};
+use crate::trace::outcome::{self, ErrorReport};
 
 /// Sets an attribute on the current span.
 pub fn set_attribute(key: impl Into<Key>, value: impl Into<Value>) {

@@ -40,8 +40,8 @@ fn lock() -> std::sync::MutexGuard<'static, Option<Pipelines>> {
 
 /// Flushes and shuts down whatever is installed, once; later calls return at once.
 pub(crate) fn shutdown_installed() {
-    crate::span::backend::uninstall();
-    crate::instrument::backend::uninstall();
+    crate::trace::installed::uninstall();
+    crate::metrics::backend::uninstall();
     let pipelines = lock().take();
     if let Some(pipelines) = pipelines {
         shut_down(pipelines);

@@ -6,11 +6,11 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use crate::config::{Config, Propagator, Settings};
 use crate::diagnostics::warn_once;
 use crate::guard::{self, Pipelines, ShutdownGuard};
-use crate::span::outcome::ExceptionSignal;
-use crate::{instrument, logs, metrics, panic_hook, resource, signals, span, subscriber, traces};
+use crate::{logs, metrics, panic_hook, resource, signals, subscriber, trace};
 
 /// Resolves `config` against the process environment and installs everything.
-pub(crate) fn install(config: Config) -> ShutdownGuard {
+pub(crate) fn install(mut config: Config) -> ShutdownGuard {
+    let extensions = std::mem::take(&mut config.extensions);
     let (settings, warnings) = Settings::resolve(&config, &|name| std::env::var(name).ok());
     for warning in &warnings {
         warn_once(warning);
@@ -26,25 +26,22 @@ pub(crate) fn install(config: Config) -> ShutdownGuard {
     let service_name = resource
         .get(&opentelemetry::Key::from_static_str("service.name"))
         .map(|name| name.to_string());
-    let trace_pipeline = traces::pipeline(&settings, resource.clone());
+    let trace_pipeline = trace::provider::pipeline(&settings, resource.clone(), extensions.traces);
     let tracer = trace_pipeline
         .as_ref()
         .map(|pipeline| pipeline.provider.clone());
-    let meter = metrics::provider(&settings, resource.clone());
-    let logger = logs::provider(&settings, resource);
+    let meter = metrics::provider::provider(&settings, resource.clone(), extensions.metrics);
+    let logger = logs::provider::provider(&settings, resource, extensions.logs);
 
     if let Some(pipeline) = trace_pipeline {
-        opentelemetry::global::set_tracer_provider(pipeline.provider.clone());
-        let exceptions =
-            ExceptionSignal::parse(std::env::var(ExceptionSignal::VARIABLE).ok().as_deref());
-        span::backend::install(pipeline, exceptions, logger.as_ref());
+        trace::installed::install(pipeline.provider, pipeline.sampling, logger.as_ref());
     }
     if let Some(meter) = &meter {
         opentelemetry::global::set_meter_provider(meter.clone());
         if let Some(service) = &service_name {
-            instrument::set_service_name(service);
+            metrics::set_service_name(service);
         }
-        instrument::backend::install(meter.clone());
+        metrics::backend::install(meter.clone());
     }
     install_propagators(&settings.propagators.value);
     subscriber::install(tracer.as_ref(), logger.as_ref(), &settings.log_filter.value);

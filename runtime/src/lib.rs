@@ -77,16 +77,14 @@ mod diagnostics;
 mod exporter;
 mod guard;
 mod init;
-mod instrument;
 mod logs;
 mod metrics;
 mod panic_hook;
 mod resource;
 mod signals;
-mod span;
 mod subscriber;
 pub mod testing;
-mod traces;
+mod trace;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -2,16 +2,16 @@
 
 pub use crate::config::{Compression, Config, Exporter, Propagator, Protocol, SamplerKind};
 pub use crate::guard::ShutdownGuard;
-pub use crate::instrument::{
+pub use crate::metrics::{
     CountValue, ErrorTypeOf, Finish, MeasureValue, Measured, MetricFuture, MetricGuard, MetricKind,
     MetricSite, RedSite, UpDownValue,
 };
-pub use crate::span::attributes::{
+pub use crate::trace::attributes::{
     StaticStr, attribute, attribute_debug, attribute_display, metric_attribute,
     metric_attribute_debug, metric_attribute_display,
 };
-pub use crate::span::outcome::{Outcome, Returned, error_counts};
-pub use crate::span::{InstrumentedFuture, LiveSpan, SpanGuard, SpanSite};
+pub use crate::trace::outcome::{Outcome, Returned, error_counts};
+pub use crate::trace::{InstrumentedFuture, LiveSpan, SpanGuard, SpanSite};
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::{Context, KeyValue};
 pub use tokio;
@@ -20,8 +20,8 @@ pub use tokio;
 /// picks the right recording for the return type.
 pub mod recorders {
     #[cfg(feature = "anyhow")]
-    pub use crate::span::outcome::RecordAnyhow;
-    pub use crate::span::outcome::{
+    pub use crate::trace::outcome::RecordAnyhow;
+    pub use crate::trace::outcome::{
         RecordBoxedError, RecordDebug, RecordDisplay, RecordNothing, RecordOpaqueError,
         RecordReturned, RecordReturnedOk, RecordStdError,
     };
@@ -47,10 +47,11 @@ pub fn body<R, F: FnOnce() -> R>(body: F) -> F {
     body
 }
 
-/// Whether spans are recorded: the disabled path's only cost, one relaxed atomic load.
+/// Whether spans may be recorded: the disabled path's cost, one relaxed atomic load (and,
+/// with nothing installed, a thread-local countdown to the next look at the global provider).
 #[inline(always)]
 pub fn spans_enabled() -> bool {
-    crate::span::backend::generation() != 0
+    crate::trace::enabled()
 }
 
 /// Runs an `async fn main` body when no runtime attribute is present: a multi-thread tokio
@@ -65,60 +66,28 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     runtime.block_on(future)
 }
 
-/// Builds the provider of `builder` (its sampler already set, as `sampler` describes) with
-/// `processor`, and makes `#[otel::span]` record into it. For the benchmarks, which compare
-/// recording paths on one provider.
+/// Makes `provider` the global tracer provider, as `otel::Config::init` installs its own;
+/// `sampler` describes its sampler (so its certain decisions are taken without building a
+/// span). For the benchmarks, which compare recording paths on one provider.
 pub fn install_tracer_provider(
-    builder: opentelemetry_sdk::trace::TracerProviderBuilder,
-    processor: impl opentelemetry_sdk::trace::SpanProcessor + 'static,
+    provider: opentelemetry_sdk::trace::SdkTracerProvider,
     sampler: SamplerKind,
-) -> opentelemetry_sdk::trace::SdkTracerProvider {
-    let resource = opentelemetry_sdk::Resource::builder().build();
-    let mut processors = crate::span::processors::SpanProcessors::default();
-    let provider = processors
-        .register(
-            builder.with_resource(resource.clone()),
-            processor,
-            &resource,
-        )
-        .build();
-    crate::span::backend::install(
-        crate::span::backend::Pipeline {
-            provider: provider.clone(),
-            processors,
-            sampling: crate::span::sampling::Sampling::of(sampler),
-            ratio: 1.0,
-        },
-        crate::span::outcome::ExceptionSignal::SpanEvent,
+) {
+    crate::trace::installed::install(
+        provider,
+        Some(crate::trace::sampling::Sampling::of(sampler)),
         None,
     );
-    provider
-}
-
-/// The batch processor the OTLP pipeline uses, on `exporter`: batches of 512, exported at
-/// least every 5 s, at most `max_queue_size` spans waiting. For the benchmarks.
-pub fn batch_span_processor(
-    exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
-    max_queue_size: usize,
-) -> impl opentelemetry_sdk::trace::SpanProcessor {
-    crate::span::batch::BatchSpanProcessor::new(
-        exporter,
-        crate::span::batch::BatchLimits {
-            max_queue_size,
-            max_export_batch_size: 512,
-            scheduled_delay: std::time::Duration::from_secs(5),
-        },
-    )
 }
 
 /// Back to the disabled path, as before any `init`.
 pub fn uninstall_tracer_provider() {
-    crate::span::backend::uninstall();
+    crate::trace::installed::uninstall();
 }
 
 /// Makes `#[otel::metric]` and the metric macros record into `provider`. For the benchmarks.
 pub fn install_meter_provider(provider: opentelemetry_sdk::metrics::SdkMeterProvider) {
-    crate::instrument::backend::install(provider);
+    crate::metrics::backend::install(provider);
 }
 
 /// An attribute list several instruments share, built only when metrics are recorded.
@@ -126,5 +95,5 @@ pub fn install_meter_provider(provider: opentelemetry_sdk::metrics::SdkMeterProv
 pub fn attributes_if_enabled<const N: usize>(
     attributes: impl FnOnce() -> [KeyValue; N],
 ) -> Option<[KeyValue; N]> {
-    (crate::instrument::backend::generation() != 0).then(attributes)
+    (crate::metrics::backend::generation() != 0).then(attributes)
 }

@@ -31,13 +31,9 @@ use opentelemetry_sdk::trace::{
     InMemorySpanExporter, Sampler, SdkTracerProvider, SimpleSpanProcessor,
 };
 
-use crate::instrument;
-use crate::span::backend::{self, Pipeline};
-use crate::span::collector;
-use crate::span::outcome::ExceptionSignal;
-use crate::span::processors::SpanProcessors;
-use crate::span::sampling::{Root, Sampling};
-use crate::{panic_hook, subscriber};
+use crate::trace::installed;
+use crate::trace::sampling::{Root, Sampling};
+use crate::{metrics, panic_hook, subscriber};
 
 /// A finished span, as exporters receive it.
 pub use opentelemetry_sdk::trace::SpanData;
@@ -58,7 +54,6 @@ pub fn capture_spans() -> SpanCapture {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let exporter = EXPORTER.get_or_init(install).clone();
-    collector::drain();
     exporter.reset();
     SpanCapture {
         exporter,
@@ -68,28 +63,14 @@ pub fn capture_spans() -> SpanCapture {
 
 fn install() -> InMemorySpanExporter {
     let exporter = InMemorySpanExporter::default();
-    let resource = Resource::builder().build();
-    let mut processors = SpanProcessors::default();
-    let provider = processors
-        .register(
-            SdkTracerProvider::builder()
-                .with_resource(resource.clone())
-                .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
-            SimpleSpanProcessor::new(exporter.clone()),
-            &resource,
-        )
+    let provider = SdkTracerProvider::builder()
+        .with_resource(Resource::builder().build())
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+        .with_span_processor(SimpleSpanProcessor::new(exporter.clone()))
         .build();
-    opentelemetry::global::set_tracer_provider(provider.clone());
-    let exceptions =
-        ExceptionSignal::parse(std::env::var(ExceptionSignal::VARIABLE).ok().as_deref());
-    backend::install(
-        Pipeline {
-            provider: provider.clone(),
-            processors,
-            sampling: Sampling::ParentBased(Root::AlwaysOn),
-            ratio: 1.0,
-        },
-        exceptions,
+    installed::install(
+        provider.clone(),
+        Some(Sampling::ParentBased(Root::AlwaysOn)),
         None,
     );
     subscriber::install(Some(&provider), None, "trace");
@@ -100,9 +81,6 @@ fn install() -> InMemorySpanExporter {
 impl SpanCapture {
     /// Every span finished so far, in the order they ended.
     pub fn spans(&self) -> Vec<SpanData> {
-        // `#[otel::span]` spans reach the exporter through the collector thread, the others
-        // as they end: delivered now, then put back in order.
-        collector::drain();
         let mut spans = self.exporter.get_finished_spans().unwrap_or_default();
         spans.sort_by_key(|span| span.end_time);
         spans
@@ -215,8 +193,8 @@ pub fn capture_metrics() -> MetricCapture {
             .with_reader(PeriodicReader::builder(exporter.clone()).build())
             .build();
         opentelemetry::global::set_meter_provider(provider.clone());
-        instrument::set_service_name("otel-testing");
-        instrument::backend::install(provider.clone());
+        metrics::set_service_name("otel-testing");
+        metrics::backend::install(provider.clone());
         (provider, exporter)
     });
     let capture = MetricCapture {

@@ -64,7 +64,10 @@ fn assert_program_exits_promptly(
         let span_export_failures = run
             .stderr
             .lines()
-            .filter(|line| line.starts_with("otel: warning: exporting spans failed"))
+            .filter(|line| {
+                line.starts_with("otel: warning:")
+                    && line.contains("BatchSpanProcessor.ExportError")
+            })
             .count();
         match says {
             Says::ExportFailedOnce => assert_eq!(span_export_failures, 1, "{context}"),

@@ -92,7 +92,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
                 if !#private::spans_enabled() {
                     return __otel_body();
                 }
-                let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #attributes);
+                let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #attributes);
                 let __otel_out = __otel_body();
                 if let ::core::option::Option::Some(__otel_cx) = __otel_span.context() {
                     let __otel_out = &__otel_out;
@@ -109,7 +109,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             if !#private::spans_enabled() {
                 return __otel_body();
             }
-            let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #attributes);
+            let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #attributes);
             __otel_body()
         }},
         // `-> !`: no value ever comes back, so nothing needs one.

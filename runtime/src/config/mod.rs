@@ -5,13 +5,19 @@
 //! [`resolve`]) and installs the pipelines.
 
 mod env;
+mod extensions;
 mod report;
 pub(crate) mod resolve;
 mod value;
 
 use std::time::Duration;
 
-pub(crate) use resolve::{Settings, SignalSettings};
+use opentelemetry_sdk::logs::LogProcessor;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::trace::{ShouldSample, SpanExporter, SpanProcessor};
+
+pub(crate) use extensions::{Extensions, LogStep, MetricStep, TraceExtensions};
+pub(crate) use resolve::{BatchSettings, Settings, SignalSettings};
 pub use value::{Compression, Exporter, Propagator, Protocol, SamplerKind};
 
 /// The telemetry set-up of a program, as the code states it.
@@ -34,7 +40,7 @@ pub use value::{Compression, Exporter, Propagator, Protocol, SamplerKind};
 ///     // ... the program; telemetry is flushed when `_guard` is dropped.
 /// }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 #[must_use = "a Config does nothing until `.init()` is called"]
 pub struct Config {
     pub(crate) service: Option<String>,
@@ -57,6 +63,7 @@ pub struct Config {
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) log_filter: Option<String>,
     pub(crate) flush_on_signal: Option<bool>,
+    pub(crate) extensions: Extensions,
 }
 
 impl Config {
@@ -190,6 +197,101 @@ impl Config {
     /// own shutdown returns from `main` and flushes through the guard.
     pub fn flush_on_signal(mut self, enabled: bool) -> Self {
         self.flush_on_signal = Some(enabled);
+        self
+    }
+
+    /// Adds a span processor to the tracer provider, after the ones the configured exporters
+    /// use. Its `on_start` and `on_end` see every span: `#[otel::span]`'s, the `tracing`
+    /// bridge's and the OpenTelemetry API's. Adding one turns the tracer provider on even
+    /// when `traces = "none"`.
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
+    ///
+    /// let spans = InMemorySpanExporter::default();
+    /// let _guard = otel::Config::new()
+    ///     .traces([otel::Exporter::None])
+    ///     .with_span_processor(SimpleSpanProcessor::new(spans.clone()))
+    ///     .init();
+    /// ```
+    pub fn with_span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
+        self.extensions
+            .traces
+            .steps
+            .push(Box::new(move |builder, _| {
+                builder.with_span_processor(processor)
+            }));
+        self
+    }
+
+    /// Adds a span exporter behind the SDK's `BatchSpanProcessor`, with the same `OTEL_BSP_*`
+    /// limits as the OTLP exporter.
+    ///
+    /// ```no_run
+    /// let _guard = otel::Config::new()
+    ///     .with_span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
+    ///     .init();
+    /// ```
+    pub fn with_span_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        self.extensions
+            .traces
+            .steps
+            .push(Box::new(move |builder, limits| {
+                builder.with_span_processor(crate::trace::provider::batch(exporter, limits))
+            }));
+        self
+    }
+
+    /// Replaces the configured sampler (`sampler`, `sample_ratio`, `OTEL_TRACES_SAMPLER`)
+    /// with any `ShouldSample`. It sees every span's name, kind and start attributes,
+    /// `#[otel::span]`'s included.
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::trace::Sampler;
+    ///
+    /// let _guard = otel::Config::new()
+    ///     .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))))
+    ///     .init();
+    /// ```
+    pub fn with_sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
+        self.extensions.traces.sampler = Some(Box::new(sampler));
+        self
+    }
+
+    /// Adds a log processor to the logger provider, after the ones the configured exporters
+    /// use. Adding one turns the logger provider on even when `logs = "none"`.
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::logs::{InMemoryLogExporter, SimpleLogProcessor};
+    ///
+    /// let logs = InMemoryLogExporter::default();
+    /// let _guard = otel::Config::new()
+    ///     .with_log_processor(SimpleLogProcessor::new(logs.clone()))
+    ///     .init();
+    /// ```
+    pub fn with_log_processor(mut self, processor: impl LogProcessor + 'static) -> Self {
+        self.extensions.logs.push(Box::new(move |builder, _| {
+            builder.with_log_processor(processor)
+        }));
+        self
+    }
+
+    /// Adds a metric reader to the meter provider, next to the configured exporters' periodic
+    /// readers: a pull exporter, or a `PeriodicReader` on an exporter of your own. Adding one
+    /// turns the meter provider on even when `metrics = "none"`.
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader};
+    ///
+    /// let exporter = InMemoryMetricExporter::default();
+    /// let _guard = otel::Config::new()
+    ///     .with_metric_reader(PeriodicReader::builder(exporter.clone()).build())
+    ///     .init();
+    /// ```
+    pub fn with_metric_reader(mut self, reader: impl MetricReader) -> Self {
+        self.extensions
+            .metrics
+            .push(Box::new(move |builder| builder.with_reader(reader)));
         self
     }
 

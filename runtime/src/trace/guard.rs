@@ -3,9 +3,17 @@
 
 use opentelemetry::{ContextGuard, KeyValue};
 
-use super::backend;
+use super::installed;
 use super::live::LiveSpan;
 use super::site::SpanSite;
+
+/// Whether spans may be recorded: one relaxed atomic load while a provider is installed;
+/// without one, also a thread-local countdown to this thread's next look at the global
+/// provider (one installed by hand, which cannot announce itself).
+#[inline(always)]
+pub(crate) fn enabled() -> bool {
+    installed::generation() != 0 || installed::check_due()
+}
 
 /// The active span of one call. Not a public API: expansions create it.
 #[derive(Debug)]
@@ -21,15 +29,24 @@ struct Active {
 }
 
 impl SpanGuard {
-    /// Starts the span of `site` and makes it current. With no backend installed this is one
-    /// relaxed atomic load and a branch; `attributes` then never runs.
+    /// Starts the span of `site` and makes it current. With nothing installed this is one
+    /// relaxed atomic load and a branch (and a thread-local countdown to the next look at the
+    /// global provider); `attributes` then never runs.
     #[inline(always)]
     pub fn enter(site: &'static SpanSite, attributes: impl FnOnce(&mut Vec<KeyValue>)) -> Self {
-        let generation = backend::generation();
-        if generation == 0 {
+        if !enabled() {
             return Self { active: None };
         }
-        Self::start(site, generation, attributes)
+        Self::start(site, installed::generation(), attributes)
+    }
+
+    /// [`enter`](Self::enter) after the caller checked [`enabled`] itself.
+    #[inline(always)]
+    pub fn enter_enabled(
+        site: &'static SpanSite,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Self {
+        Self::start(site, installed::generation(), attributes)
     }
 
     /// Starts the span of `site` without making it current: an async fn's span, current
@@ -39,11 +56,10 @@ impl SpanGuard {
         site: &'static SpanSite,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Option<LiveSpan> {
-        let generation = backend::generation();
-        if generation == 0 {
+        if !enabled() {
             return None;
         }
-        site.start(generation, attributes, true)
+        site.start(installed::generation(), attributes, true)
     }
 
     #[inline(never)]

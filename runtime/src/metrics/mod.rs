@@ -1,8 +1,10 @@
-//! The `#[otel::metric]` and `otel::counter!`-style recording path: one `static` instrument per
-//! call site, created on first use against the installed meter provider.
+//! Metrics: the meter provider `otel` builds ([`provider`]) and the `#[otel::metric]` and
+//! `otel::counter!`-style recording path: one `static` instrument per call site, created on
+//! first use against the installed meter provider.
 
 pub(crate) mod backend;
 mod guard;
+pub(crate) mod provider;
 mod site;
 mod values;
 

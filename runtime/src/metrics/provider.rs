@@ -1,16 +1,21 @@
-//! The meter provider: one periodic reader per exporter.
+//! The meter provider: one periodic reader per exporter, and the readers the application
+//! added through [`Config`](crate::Config).
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 
-use crate::config::{Exporter, Settings};
+use crate::config::{Exporter, MetricStep, Settings};
 use crate::diagnostics::warn_once;
 use crate::exporter::{console::ConsoleMetricExporter, otlp};
 
-/// Builds the meter provider, or `None` when metrics are off.
-pub(crate) fn provider(settings: &Settings, resource: Resource) -> Option<SdkMeterProvider> {
+/// Builds the meter provider, or `None` when metrics are off and nothing was added in code.
+pub(crate) fn provider(
+    settings: &Settings,
+    resource: Resource,
+    steps: Vec<MetricStep>,
+) -> Option<SdkMeterProvider> {
     let signal = &settings.metrics;
-    if !signal.is_enabled() {
+    if !signal.is_enabled() && steps.is_empty() {
         return None;
     }
     let interval = settings.export_interval.value;
@@ -33,6 +38,9 @@ pub(crate) fn provider(settings: &Settings, resource: Resource) -> Option<SdkMet
                 .with_interval(interval)
                 .build(),
         );
+    }
+    for step in steps {
+        builder = step(builder);
     }
     Some(builder.build())
 }

@@ -8,6 +8,7 @@
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::error::Error;
 use std::fmt::{Debug, Display, Write as _};
+use std::sync::OnceLock;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{Status, TraceContextExt as _};
@@ -15,31 +16,22 @@ use opentelemetry::{Context, KeyValue};
 
 use crate::diagnostics::warn_once;
 
-use super::backend;
+use super::installed;
 use super::live::LiveSpan;
 
 /// Where exceptions are reported, from `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
 pub(crate) enum ExceptionSignal {
     /// The `exception` span event (unset, the default).
-    SpanEvent = 0,
+    SpanEvent,
     /// `logs`: a log record instead of the span event.
-    Logs = 1,
+    Logs,
     /// `logs/dup`: both.
-    Both = 2,
+    Both,
 }
 
 impl ExceptionSignal {
     pub(crate) const VARIABLE: &'static str = "OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN";
-
-    pub(crate) fn from_u8(value: u8) -> Self {
-        match value {
-            1 => Self::Logs,
-            2 => Self::Both,
-            _ => Self::SpanEvent,
-        }
-    }
 
     /// Parses the variable's comma-separated list; unknown entries are warned about once.
     pub(crate) fn parse(value: Option<&str>) -> Self {
@@ -68,6 +60,31 @@ impl ExceptionSignal {
     }
 }
 
+/// The variable that opts in to a backtrace for every returned error: `true` or `false`.
+pub(crate) const ERROR_BACKTRACE_VARIABLE: &str = "OTEL_RUST_ERROR_BACKTRACE";
+
+/// Whether returned errors get a backtrace, read once from [`ERROR_BACKTRACE_VARIABLE`].
+fn error_backtraces() -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| {
+        parse_error_backtrace(std::env::var(ERROR_BACKTRACE_VARIABLE).ok().as_deref())
+    })
+}
+
+fn parse_error_backtrace(value: Option<&str>) -> bool {
+    match value.map(str::trim) {
+        None | Some("") => false,
+        Some(value) if value.eq_ignore_ascii_case("true") || value == "1" => true,
+        Some(value) if value.eq_ignore_ascii_case("false") || value == "0" => false,
+        Some(other) => {
+            warn_once(&format!(
+                "{ERROR_BACKTRACE_VARIABLE}=\"{other}\" is not true or false; using false (default)"
+            ));
+            false
+        }
+    }
+}
+
 /// An error, ready to be recorded.
 #[derive(Debug)]
 pub(crate) struct ErrorReport {
@@ -77,10 +94,17 @@ pub(crate) struct ErrorReport {
 }
 
 impl ErrorReport {
-    /// From a `std::error::Error`: its `source()` chain as "Caused by" lines after a backtrace
-    /// captured here, when `RUST_BACKTRACE`/`RUST_LIB_BACKTRACE` allow one.
+    /// From a `std::error::Error`: its `source()` chain as "Caused by" lines, after a
+    /// backtrace captured here when [`ERROR_BACKTRACE_VARIABLE`] opts in. Not merely because
+    /// `RUST_BACKTRACE` is set: that asks for panic backtraces, and one capture costs tens of
+    /// microseconds, far more than the span.
     pub(crate) fn from_error(type_name: &'static str, error: &(dyn Error + 'static)) -> Self {
-        Self::with_backtrace(type_name, error, &Backtrace::capture())
+        let backtrace = if error_backtraces() {
+            Backtrace::force_capture()
+        } else {
+            Backtrace::disabled()
+        };
+        Self::with_backtrace(type_name, error, &backtrace)
     }
 
     pub(crate) fn with_backtrace(
@@ -117,12 +141,11 @@ impl ErrorReport {
 }
 
 /// Records `report` on the span of `cx`, whatever kind of span it is: status Error with the
-/// message, `error.type`, and the exception as a span event and/or a log record. A call's own
-/// result takes the quicker [`LiveSpan::record_error`].
+/// message, `error.type`, and the exception as a span event and/or a log record.
 #[cold]
 pub(crate) fn record_error(cx: &Context, report: ErrorReport) {
     let span = cx.span();
-    let signal = backend::exceptions();
+    let signal = installed::exceptions();
     span.set_attribute(KeyValue::new("error.type", report.type_name));
     let mut attributes = vec![
         KeyValue::new("exception.type", report.type_name),
@@ -141,10 +164,10 @@ pub(crate) fn record_error(cx: &Context, report: ErrorReport) {
 }
 
 pub(crate) fn emit_log_record(cx: &Context, report: &ErrorReport) {
-    let Some(backend) = backend::current() else {
+    let Some(installed) = installed::current() else {
         return;
     };
-    let Some(logger) = &backend.exception_logger else {
+    let Some(logger) = &installed.exception_logger else {
         return;
     };
     let mut record = logger.create_log_record();
@@ -364,6 +387,15 @@ mod tests {
         let error = std::io::Error::other("disk full");
         let report = ErrorReport::with_backtrace("io::Error", &error, &Backtrace::disabled());
         assert_eq!(report.stacktrace, None);
+    }
+
+    #[test]
+    fn error_backtraces_only_on_opt_in() {
+        assert!(!parse_error_backtrace(None));
+        assert!(parse_error_backtrace(Some("true")));
+        assert!(parse_error_backtrace(Some(" TRUE ")));
+        assert!(!parse_error_backtrace(Some("false")));
+        assert!(!parse_error_backtrace(Some("sometimes")));
     }
 
     #[test]

@@ -1,20 +1,21 @@
 //! One `static` per annotated function: its span name, kind and code location, and the tracer
-//! of its crate, made on first use.
+//! of its crate for the installed provider, made on first use and remade when the provider
+//! changes.
 
-use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
+use arc_swap::ArcSwapOption;
+use opentelemetry::baggage::{Baggage, BaggageExt as _};
 use opentelemetry::trace::{
-    Link, SpanContext, SpanKind, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt as _, TraceFlags, TraceState,
+    Tracer as _,
 };
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator};
 
-use super::backend::{self, Backend};
-use super::clock;
+use super::installed::{self, SiteTracer};
 use super::live::LiveSpan;
-use super::record::{SpanRecord, span_links};
-use super::recording::{RecordingSpan, SpanCell};
+use super::sampling::Sampling;
 
 /// Suffix the expansion's marker fn adds to the path `type_name` reports.
 const MARKER: &str = "::__otel_function";
@@ -34,9 +35,8 @@ pub struct SpanSite {
     root: bool,
     attribute_count: usize,
     names: OnceLock<Names>,
-    scope: OnceLock<InstrumentationScope>,
-    /// The backend of the first generation this site recorded in.
-    backend: OnceLock<Arc<Backend>>,
+    /// The tracer of the generation this site last recorded in.
+    tracer: ArcSwapOption<CachedTracer>,
 }
 
 #[derive(Debug)]
@@ -44,6 +44,17 @@ struct Names {
     span: &'static str,
     function: &'static str,
 }
+
+#[derive(Debug)]
+struct CachedTracer {
+    generation: u64,
+    tracer: SiteTracer,
+    /// The sampler's decisions known before a span is built (`otel`'s own providers).
+    sampling: Option<Sampling>,
+}
+
+/// Room for the code location, and `error.type` on failure, after the listed attributes.
+const EXTRA_ATTRIBUTES: usize = 4;
 
 impl SpanSite {
     #[allow(clippy::too_many_arguments)]
@@ -69,104 +80,119 @@ impl SpanSite {
             root,
             attribute_count,
             names: OnceLock::new(),
-            scope: OnceLock::new(),
-            backend: OnceLock::new(),
+            tracer: ArcSwapOption::const_empty(),
         }
     }
 
-    /// The span as a context child of the current one (a new trace for `root`). `None` when
-    /// the span is certainly not sampled and `unsampled_context` is `false`: nothing below it
-    /// records either (the sampler follows the parent or drops everything), so a sync body
-    /// can run in the caller's context unchanged. Futures ask for `unsampled_context`, a span
-    /// context that carries "not sampled" into whatever task polls them.
+    /// Starts the span as a child of the current context (a new trace, linked to the current
+    /// span, for `root`). `generation` is the installed one, `0` when this call is a thread's
+    /// periodic look at the global provider.
+    ///
+    /// `None` when nothing records: a no-op provider, suppressed telemetry, or a span the
+    /// known sampler certainly drops while `unsampled_context` is `false` (nothing below it
+    /// records either, so a sync body runs in the caller's context unchanged). Futures ask
+    /// for `unsampled_context`, a span context that carries "not sampled" into whatever task
+    /// polls them.
     #[inline]
     pub(crate) fn start(
         &'static self,
-        generation: u64,
+        mut generation: u64,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
         unsampled_context: bool,
     ) -> Option<LiveSpan> {
+        if generation == 0 || installed::check_due() {
+            generation = installed::check_global();
+            if generation == 0 {
+                return None;
+            }
+        }
         Context::map_current(|parent| {
             if parent.is_telemetry_suppressed() {
                 return None;
             }
+            let guard = self.tracer(generation)?;
+            let cached = guard.as_deref()?;
             let parent_span = parent.span();
             let parent_span_context = parent_span.span_context();
-            let sampling_parent = if self.root {
-                &SpanContext::NONE
-            } else {
-                parent_span_context
-            };
-            let sampling = backend::sampling();
-            if sampling.certainly_drops(sampling_parent) {
-                return (unsampled_context || self.root).then(|| {
-                    let trace_id = trace_id_under(sampling_parent);
-                    LiveSpan::unsampled(
-                        parent.with_remote_span_context(unsampled_child(sampling_parent, trace_id)),
-                    )
-                });
+            if let Some(sampling) = cached.sampling {
+                let sampling_parent = if self.root {
+                    &SpanContext::NONE
+                } else {
+                    parent_span_context
+                };
+                if sampling.certainly_drops(sampling_parent) {
+                    return (unsampled_context || self.root).then(|| {
+                        LiveSpan::new(
+                            parent.with_remote_span_context(unsampled_child(sampling_parent)),
+                        )
+                    });
+                }
             }
-            let backend = self.backend(generation)?;
-            let trace_id = trace_id_under(sampling_parent);
-            if !sampling.samples(sampling_parent, trace_id, backend.ratio) {
-                // A ratio sampler dropped this root: its children must follow, so they get
-                // the decision even in a sync body.
-                return Some(LiveSpan::unsampled(parent.with_remote_span_context(
-                    unsampled_child(sampling_parent, trace_id),
-                )));
-            }
-            let span_context = SpanContext::new(
-                trace_id,
-                RandomIdGenerator::default().new_span_id(),
-                sampling_parent.trace_flags().with_sampled(true),
-                false,
-                sampling_parent.trace_state().clone(),
-            );
-            let mut list = Vec::with_capacity(SpanRecord::attribute_capacity(self.attribute_count));
+            let mut list = Vec::with_capacity(self.attribute_count + EXTRA_ATTRIBUTES);
             attributes(&mut list);
-            let start_time = clock::now();
-            let mut record = SpanRecord {
-                site: self,
-                generation,
-                span_context: span_context.clone(),
-                parent_span_id: sampling_parent.span_id(),
-                parent_span_is_remote: sampling_parent.is_valid() && sampling_parent.is_remote(),
-                start_time,
-                end_time: start_time,
-                attributes: list,
-                dropped_attributes_count: 0,
-                details: None,
-                error: None,
+            self.push_code_location(&mut list);
+            let mut builder = SpanBuilder::from_name(self.span_name())
+                .with_kind(self.kind.clone())
+                .with_attributes(list);
+            let root_parent;
+            let build_parent = if self.root {
+                if parent_span_context.is_valid() {
+                    builder =
+                        builder.with_links(vec![Link::with_context(parent_span_context.clone())]);
+                }
+                // No parent span, so the sampler decides as for any root, with the caller's
+                // baggage. The span's own context is still the caller's plus the new span.
+                root_parent = root_context(parent);
+                &root_parent
+            } else {
+                parent
             };
-            if self.root && parent_span_context.is_valid() {
-                let links = vec![Link::with_context(parent_span_context.clone())];
-                record.details().links = span_links(links, &backend.limits);
+            let cx = match &cached.tracer {
+                SiteTracer::Sdk(tracer) => {
+                    parent.with_span(tracer.build_with_context(builder, build_parent))
+                }
+                SiteTracer::Global(tracer) => {
+                    parent.with_span(tracer.build_with_context(builder, build_parent))
+                }
+            };
+            let started = cx.span().span_context().clone();
+            if !started.is_valid() || started.span_id() == parent_span_context.span_id() {
+                // A no-op tracer: it hands back the parent's span context, or none.
+                installed::records_nothing(generation);
+                return None;
             }
-            let cell = Arc::new(SpanCell::new(record, backend.limits));
-            let span = RecordingSpan::new(span_context, cell.clone());
-            Some(LiveSpan::recording(parent.with_span(span), cell))
+            Some(LiveSpan::new(cx))
         })
     }
 
-    /// The backend of `generation`, cached on first use. After a different backend is
-    /// installed (a second `init`), it is looked up per call: correct, slower, rare.
+    /// The tracer of `generation`, made on this site's first call in it.
     #[inline]
-    pub(crate) fn backend(&self, generation: u64) -> Option<Cow<'_, Arc<Backend>>> {
-        match self.backend.get() {
-            Some(backend) if backend.generation == generation => Some(Cow::Borrowed(backend)),
-            _ => self.backend_uncached(generation),
+    fn tracer(&self, generation: u64) -> Option<arc_swap::Guard<Option<Arc<CachedTracer>>>> {
+        let cached = self.tracer.load();
+        match &*cached {
+            Some(tracer) if tracer.generation == generation => Some(cached),
+            _ => self.tracer_uncached(generation),
         }
     }
 
     #[cold]
-    fn backend_uncached(&self, generation: u64) -> Option<Cow<'_, Arc<Backend>>> {
-        let backend = backend::current().filter(|backend| backend.generation == generation)?;
-        let _ = self.backend.set(backend.clone());
-        Some(Cow::Owned(backend))
+    fn tracer_uncached(
+        &self,
+        generation: u64,
+    ) -> Option<arc_swap::Guard<Option<Arc<CachedTracer>>>> {
+        let installed =
+            installed::current().filter(|installed| installed.generation == generation)?;
+        let (tracer, sampling) = installed.tracer(self.scope());
+        self.tracer.store(Some(Arc::new(CachedTracer {
+            generation,
+            tracer,
+            sampling,
+        })));
+        Some(self.tracer.load())
     }
 
-    /// Adds the static code location: built here, on the collector thread, not per call.
-    pub(crate) fn push_code_location(&self, list: &mut Vec<KeyValue>) {
+    /// Adds the static code location.
+    fn push_code_location(&self, list: &mut Vec<KeyValue>) {
         list.push(KeyValue::new(
             Key::from_static_str("code.function.name"),
             Value::String(StringValue::from(self.names().function)),
@@ -182,21 +208,15 @@ impl SpanSite {
     }
 
     /// The span name: given, or the function's.
-    pub(crate) fn span_name(&self) -> &'static str {
+    fn span_name(&self) -> &'static str {
         self.names().span
     }
 
-    pub(crate) fn kind(&self) -> &SpanKind {
-        &self.kind
-    }
-
     /// The instrumentation scope: the annotated function's crate and version.
-    pub(crate) fn scope(&self) -> &InstrumentationScope {
-        self.scope.get_or_init(|| {
-            InstrumentationScope::builder(self.scope_name)
-                .with_version(self.scope_version)
-                .build()
-        })
+    fn scope(&self) -> InstrumentationScope {
+        InstrumentationScope::builder(self.scope_name)
+            .with_version(self.scope_version)
+            .build()
     }
 
     fn names(&self) -> &Names {
@@ -220,26 +240,31 @@ impl SpanSite {
     }
 }
 
-/// The trace a child of `parent` belongs to: the parent's, or a new one for a root.
-fn trace_id_under(parent: &SpanContext) -> TraceId {
-    if parent.is_valid() {
-        parent.trace_id()
-    } else {
-        RandomIdGenerator::default().new_trace_id()
+/// The context a root span is built in: no parent span, the caller's baggage.
+fn root_context(parent: &Context) -> Context {
+    let baggage = parent.baggage();
+    if baggage.is_empty() {
+        return Context::new();
     }
+    let entries: Baggage = baggage
+        .iter()
+        .map(|(key, (value, metadata))| (key.clone(), (value.clone(), metadata.clone())))
+        .collect();
+    Context::new().with_baggage(entries)
 }
 
 /// A span context that carries "not sampled" to children and outgoing requests, with no
-/// span recorded behind it.
-fn unsampled_child(parent: &SpanContext, trace_id: TraceId) -> SpanContext {
-    let trace_state = if parent.is_valid() {
-        parent.trace_state().clone()
+/// span recorded behind it: the trace of `parent`, or a new one for a root.
+fn unsampled_child(parent: &SpanContext) -> SpanContext {
+    let ids = RandomIdGenerator::default();
+    let (trace_id, trace_state) = if parent.is_valid() {
+        (parent.trace_id(), parent.trace_state().clone())
     } else {
-        TraceState::default()
+        (ids.new_trace_id(), TraceState::default())
     };
     SpanContext::new(
         trace_id,
-        RandomIdGenerator::default().new_span_id(),
+        ids.new_span_id(),
         TraceFlags::default(),
         false,
         trace_state,

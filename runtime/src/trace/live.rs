@@ -1,35 +1,21 @@
-//! The span a call holds while it runs: the context that makes it current and, when it is
-//! sampled, direct access to what it records, so the call's own recording (its result, its
-//! cancellation, its end) skips the trait-object path every other writer goes through.
+//! The span a call holds while it runs: the context that makes it current, ended explicitly
+//! when the call ends.
 
-use std::sync::Arc;
-
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, KeyValue};
 
-use super::clock;
 use super::outcome::{self, ErrorReport};
-use super::recording::SpanCell;
 
 /// An `#[otel::span]` span from its start to the end of its call, which ends it (also on
 /// unwinding). Not a public API: expansions receive it to record the call's result.
 #[derive(Debug)]
 pub struct LiveSpan {
     cx: Context,
-    /// `None` for a span that is not sampled: its context carries the decision, nothing
-    /// records.
-    cell: Option<Arc<SpanCell>>,
 }
 
 impl LiveSpan {
-    pub(crate) fn recording(cx: Context, cell: Arc<SpanCell>) -> Self {
-        Self {
-            cx,
-            cell: Some(cell),
-        }
-    }
-
-    pub(crate) fn unsampled(cx: Context) -> Self {
-        Self { cx, cell: None }
+    pub(crate) fn new(cx: Context) -> Self {
+        Self { cx }
     }
 
     /// The context with this span current.
@@ -39,8 +25,9 @@ impl LiveSpan {
     }
 
     pub(crate) fn set_attribute(&self, attribute: KeyValue) {
-        if let Some(cell) = &self.cell {
-            cell.set_attribute(attribute);
+        let span = self.cx.span();
+        if span.is_recording() {
+            span.set_attribute(attribute);
         }
     }
 
@@ -48,14 +35,9 @@ impl LiveSpan {
     /// `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` says.
     #[cold]
     pub(crate) fn record_error(&self, report: ErrorReport) {
-        let Some(cell) = &self.cell else {
-            return;
-        };
-        let signal = super::backend::exceptions();
-        if signal.log_record() {
-            outcome::emit_log_record(&self.cx, &report);
+        if self.cx.span().is_recording() {
+            outcome::record_error(&self.cx, report);
         }
-        cell.record_error(report, signal.span_event());
     }
 
     /// Ends the span before its call completed: the future was dropped.
@@ -69,8 +51,6 @@ impl Drop for LiveSpan {
     /// must not stretch the span to whenever that clone goes away.
     #[inline]
     fn drop(&mut self) {
-        if let Some(cell) = self.cell.take() {
-            cell.finish(clock::now());
-        }
+        self.cx.span().end();
     }
 }

@@ -1,0 +1,5 @@
+//! Logs: the logger provider `otel` builds ([`provider`]). `tracing` events reach it through
+//! the bridge in [`subscriber`](crate::subscriber); exceptions, when
+//! `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` asks, through the span recording path.
+
+pub(crate) mod provider;

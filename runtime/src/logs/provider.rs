@@ -1,0 +1,54 @@
+//! The logger provider: batch (OTLP) and simple (console) processors, and the processors the
+//! application added through [`Config`](crate::Config).
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{
+    BatchConfigBuilder, BatchLogProcessor, LogExporter, SdkLoggerProvider, SimpleLogProcessor,
+};
+
+use crate::config::{BatchSettings, Exporter, LogStep, Settings};
+use crate::diagnostics::warn_once;
+use crate::exporter::{console::ConsoleLogExporter, otlp};
+
+/// Builds the logger provider, or `None` when logs are off and nothing was added in code.
+pub(crate) fn provider(
+    settings: &Settings,
+    resource: Resource,
+    steps: Vec<LogStep>,
+) -> Option<SdkLoggerProvider> {
+    let signal = &settings.logs;
+    if !signal.is_enabled() && steps.is_empty() {
+        return None;
+    }
+    let mut builder = SdkLoggerProvider::builder().with_resource(resource);
+    if signal.uses(Exporter::Otlp) {
+        match otlp::log_exporter(signal) {
+            Ok(exporter) => {
+                builder = builder.with_log_processor(batch(exporter, &settings.log_batch));
+            }
+            Err(error) => warn_once(&format!("the OTLP log exporter is off: {error}")),
+        }
+    }
+    if signal.uses(Exporter::Console) {
+        builder = builder.with_log_processor(SimpleLogProcessor::new(ConsoleLogExporter));
+    }
+    for step in steps {
+        builder = step(builder, &settings.log_batch);
+    }
+    Some(builder.build())
+}
+
+/// The SDK's batch processor with the resolved `OTEL_BLRP_*` limits.
+pub(crate) fn batch(
+    exporter: impl LogExporter + 'static,
+    limits: &BatchSettings,
+) -> BatchLogProcessor {
+    let config = BatchConfigBuilder::default()
+        .with_max_queue_size(limits.max_queue_size.value)
+        .with_max_export_batch_size(limits.max_export_batch_size.value)
+        .with_scheduled_delay(limits.schedule_delay.value)
+        .build();
+    BatchLogProcessor::builder(exporter)
+        .with_batch_config(config)
+        .build()
+}
