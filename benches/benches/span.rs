@@ -184,19 +184,34 @@ const CALLS: u64 = 1_000_000;
 /// case that keeps its time down by losing spans, or by leaving work to other threads, shows
 /// it here.
 fn delivered(provider: &SdkTracerProvider, call: impl Fn()) -> (f64, f64) {
-    let _ = provider.force_flush();
-    let before = EXPORTED.load(Ordering::Relaxed);
+    let before = settle(provider);
     let start = Instant::now();
     for _ in 0..CALLS {
         call();
     }
     let _ = provider.force_flush();
     let elapsed = start.elapsed();
-    let spans = EXPORTED.load(Ordering::Relaxed) - before;
+    let spans = settle(provider) - before;
     (
         spans as f64 / CALLS as f64,
         elapsed.as_nanos() as f64 / spans.max(1) as f64,
     )
+}
+
+/// The exported count once the batch processor has nothing left: flushed until the count
+/// stops moving, so spans of the criterion runs or of the previous case never count for the
+/// next one (a flush can return while the export thread still holds a batch).
+fn settle(provider: &SdkTracerProvider) -> u64 {
+    let mut last = EXPORTED.load(Ordering::Relaxed);
+    loop {
+        let _ = provider.force_flush();
+        std::thread::sleep(Duration::from_millis(50));
+        let now = EXPORTED.load(Ordering::Relaxed);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
 }
 
 fn delivery_report(setup: &Setup) {

@@ -444,6 +444,44 @@ fn nests_with_tracing_instrument_both_ways() {
     assert_child(&ours, &tracing_outer);
     assert_child(&tracing_inner, &ours);
     assert_child(&leaf, &tracing_inner);
+    for (child, parent) in [
+        (&ours, &tracing_outer),
+        (&tracing_inner, &ours),
+        (&leaf, &tracing_inner),
+    ] {
+        assert!(
+            child.start_time >= parent.start_time && child.end_time <= parent.end_time,
+            "{} must run within {}",
+            child.name,
+            parent.name
+        );
+    }
+}
+
+#[otel::span]
+fn waits(duration: Duration) {
+    std::thread::sleep(duration);
+}
+
+#[test]
+fn times_are_wall_clock_times_and_a_5s_duration_matches_the_monotonic_clock() {
+    let capture = capture_spans();
+    let before = std::time::SystemTime::now();
+    let started = std::time::Instant::now();
+    waits(Duration::from_secs(5));
+    let elapsed = started.elapsed();
+    let after = std::time::SystemTime::now();
+    let span = capture.span("waits");
+    assert!(span.start_time >= before && span.end_time <= after);
+    let recorded = span
+        .end_time
+        .duration_since(span.start_time)
+        .expect("ends after it starts");
+    let drift = recorded.abs_diff(elapsed);
+    assert!(
+        drift < Duration::from_millis(1),
+        "recorded {recorded:?}, measured {elapsed:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
