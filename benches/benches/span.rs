@@ -45,6 +45,8 @@ struct Setup {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
     dispatch: tracing::Dispatch,
+    /// The sampler, as `otel` knows it when it installs the provider.
+    kind: SamplerKind,
     /// Whether the sampler records anything.
     sampled: bool,
 }
@@ -60,6 +62,7 @@ impl Setup {
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing")));
         Setup {
             sampled: kind != SamplerKind::AlwaysOff,
+            kind,
             tracer: provider.tracer("hand"),
             dispatch: tracing::Dispatch::new(subscriber),
             provider,
@@ -103,6 +106,13 @@ fn sync_cases(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Setup) {
     });
     group.bench_function("otel_span", |b| {
         b.iter(|| macro_span(black_box(AMOUNT), black_box(CURRENCY)))
+    });
+    // The same provider installed by the application itself with `opentelemetry::global`, as
+    // when an annotated library runs in an application that set up OpenTelemetry without us.
+    group.bench_function("otel_span_hand_installed_provider", |b| {
+        opentelemetry::global::set_tracer_provider(setup.provider.clone());
+        b.iter(|| macro_span(black_box(AMOUNT), black_box(CURRENCY)));
+        install_tracer_provider(setup.provider.clone(), setup.kind);
     });
     group.bench_function("tracing_instrument", |b| {
         tracing::dispatcher::with_default(&setup.dispatch, || {

@@ -63,7 +63,27 @@ pub fn workload(flavour: &str) {
     });
 
     counter.add(1, &[KeyValue::new("flavour", flavour.to_owned())]);
+    flood();
     println!("workload_ms={}", started.elapsed().as_millis());
+}
+
+/// `OTEL_TEST_FLOOD=N`: N annotated calls in a row, more than a small batch queue holds.
+fn flood() {
+    let calls: u64 = std::env::var("OTEL_TEST_FLOOD")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    for n in 0..calls {
+        flooded(n);
+    }
+    if calls > 0 {
+        println!("flooded={calls}");
+    }
+}
+
+#[otel::span(attributes(n))]
+fn flooded(n: u64) -> u64 {
+    std::hint::black_box(n)
 }
 
 /// Ends the program the way `ending` says; `main` returns what this returns.

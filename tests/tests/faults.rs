@@ -1,7 +1,8 @@
 //! Faults: the collector absent, or accepting connections and never answering. The program's
 //! telemetry calls must not block, and it must exit within `shutdown_timeout` (3 s in the test
 //! programs) plus 1 s, in every runtime flavour and over every protocol. A failed span export
-//! is said once on stderr, not once per batch.
+//! is said once on stderr, not once per batch. Spans beyond a full batch queue are dropped
+//! without blocking, and their number is said at shutdown.
 
 mod support;
 
@@ -101,5 +102,55 @@ fn collector_accepts_but_never_answers() {
         &format!("http://127.0.0.1:{port}"),
         "silent collector",
         Says::Nothing,
+    );
+}
+
+#[test]
+fn a_full_queue_drops_without_blocking_and_says_how_many_at_shutdown() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    // A collector that never answers: the first batch hangs, the queue fills.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let (_, binary) = PROGRAMS[0];
+    let run = program::run(
+        binary,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "64"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+            ("OTEL_TEST_FLOOD", "5000"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert_eq!(run.printed("flooded"), "5000");
+    let workload_ms: u64 = run.printed("workload_ms").parse().expect("a number");
+    assert!(
+        workload_ms < 1000,
+        "a full queue blocked the calls: {run:#?}"
+    );
+    let report = run
+        .stderr
+        .lines()
+        .find(|line| line.contains("BatchSpanProcessor.SpansDropped"))
+        .unwrap_or_else(|| panic!("no drop report at shutdown: {run:#?}"));
+    let dropped: u64 = report
+        .split("dropped_span_count=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {report:?}"));
+    // Of the 5,000 flooded spans (and the workload's four), at most one batch in the hung
+    // export and one queue full were not dropped.
+    assert!(
+        (5000 - 64 - 64..=5004).contains(&dropped),
+        "dropped {dropped}: {report}"
     );
 }

@@ -175,16 +175,18 @@ impl SpanSite {
         }
     }
 
+    /// A newer generation may have been installed since the call read `generation` (another
+    /// thread's look at the global provider): the span then goes to the newer one.
     #[cold]
     fn tracer_uncached(
         &self,
         generation: u64,
     ) -> Option<arc_swap::Guard<Option<Arc<CachedTracer>>>> {
         let installed =
-            installed::current().filter(|installed| installed.generation == generation)?;
+            installed::current().filter(|installed| installed.generation >= generation)?;
         let (tracer, sampling) = installed.tracer(self.scope());
         self.tracer.store(Some(Arc::new(CachedTracer {
-            generation,
+            generation: installed.generation,
             tracer,
             sampling,
         })));
