@@ -294,3 +294,30 @@ fn a_provider_installed_by_hand_after_the_first_call_is_picked_up() {
     );
     let _ = provider.shutdown();
 }
+
+#[test]
+fn threads_starting_together_on_a_provider_installed_by_hand_lose_no_span() {
+    let _serial = serial();
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(SimpleSpanProcessor::new(exporter.clone()))
+        .build();
+    global::set_tracer_provider(provider.clone());
+    const THREADS: usize = 16;
+    const CALLS: usize = 2_000;
+    // Each new thread looks at the global provider on its first call, all at once.
+    let start = std::sync::Barrier::new(THREADS);
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                start.wait();
+                for _ in 0..CALLS {
+                    let _ = load(1);
+                }
+            });
+        }
+    });
+    let spans = exporter.get_finished_spans().expect("spans");
+    assert_eq!(spans.len(), THREADS * CALLS);
+    let _ = provider.shutdown();
+}

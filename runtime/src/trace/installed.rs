@@ -111,31 +111,29 @@ pub(crate) fn install(
     sampling: Option<Sampling>,
     logger_provider: Option<&SdkLoggerProvider>,
 ) {
-    let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
     let exception_logger = logger_provider
         .map(|provider| provider.logger_with_scope(InstrumentationScope::builder("otel").build()));
+    // Under the lock: generations are published in the order they are numbered.
+    let mut slot = write();
+    let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
     global::set_tracer_provider(OwnProvider {
         provider: provider.clone(),
         generation,
     });
-    publish(Installed {
+    *slot = Some(Arc::new(Installed {
         generation,
         source: Source::Own { provider, sampling },
         exception_logger,
-    });
+    }));
+    GENERATION.store(generation, Ordering::Release);
 }
 
 /// Stops recording: call sites take the disabled path from their next call (until a look at
 /// the global provider finds one installed by hand).
 pub(crate) fn uninstall() {
+    let mut slot = write();
     GENERATION.store(0, Ordering::Release);
-    *write() = None;
-}
-
-fn publish(installed: Installed) {
-    let generation = installed.generation;
-    *write() = Some(Arc::new(installed));
-    GENERATION.store(generation, Ordering::Release);
+    *slot = None;
 }
 
 /// The installed generation, `0` when nothing is known to record. The disabled path's cost.
@@ -169,12 +167,19 @@ pub(crate) fn check_global() -> u64 {
         // `otel`'s own: the current generation, or one uninstalled at shutdown.
         return if probed == current { current } else { 0 };
     }
+    let mut slot = write();
+    let latest = generation();
+    if latest != current {
+        // Another thread (or an install) published while this one looked: theirs is as new.
+        return latest;
+    }
     let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
-    publish(Installed {
+    *slot = Some(Arc::new(Installed {
         generation,
         source: Source::Global(provider),
         exception_logger: None,
-    });
+    }));
+    GENERATION.store(generation, Ordering::Release);
     generation
 }
 
