@@ -76,6 +76,8 @@ pub mod current_span;
 mod diagnostics;
 mod exporter;
 mod guard;
+#[cfg(feature = "http-server")]
+pub mod http;
 mod init;
 mod logs;
 mod metrics;

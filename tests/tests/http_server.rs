@@ -1,0 +1,312 @@
+//! `otel::http::ServerLayer` on a real axum server on a loopback port, called with real HTTP
+//! requests: span names by route template, the semantic-convention attributes, the incoming
+//! `traceparent` continued, the `traceresponse` header, excluded URLs, 5xx against 4xx, a
+//! handler panic, malformed headers, and the metric points with their labels.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use otel::opentelemetry::trace::{SpanKind, Status};
+use otel::opentelemetry::{Value, global};
+use otel::testing::{PointValue, SpanData, capture_metrics, capture_spans};
+
+#[otel::span]
+async fn load_item(id: u32) -> Result<String, String> {
+    if id == 0 {
+        Err("no item 0".to_owned())
+    } else {
+        Ok(format!("item {id}"))
+    }
+}
+
+async fn item(axum::extract::Path(id): axum::extract::Path<u32>) -> Result<String, StatusCode> {
+    load_item(id)
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+async fn panics() -> &'static str {
+    panic!("handler panicked on purpose")
+}
+
+fn app() -> Router {
+    Router::new()
+        .route("/items/{id}", get(item))
+        .route("/health", get(|| async { "ok" }))
+        .route("/teapot", get(|| async { StatusCode::IM_A_TEAPOT }))
+        .route("/panics", get(panics))
+        .layer(otel::http::ServerLayer::new().exclude("/health$"))
+}
+
+/// Serves [`app`] on a free loopback port in a runtime of its own.
+fn serve() -> (SocketAddr, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a loopback port");
+    let address = listener.local_addr().expect("its address");
+    runtime.spawn(async move {
+        let service = app().into_make_service_with_connect_info::<SocketAddr>();
+        let _ = axum::serve(listener, service).await;
+    });
+    (address, runtime)
+}
+
+fn get_url(url: &str, headers: &[(&str, &str)]) -> reqwest::blocking::Response {
+    let client = reqwest::blocking::Client::new();
+    let mut request = client.get(url).header("user-agent", "otel-test/1.0");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().expect("a response")
+}
+
+fn attribute(span: &SpanData, key: &str) -> Option<Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.clone())
+}
+
+fn text(span: &SpanData, key: &str) -> Option<String> {
+    attribute(span, key).map(|value| value.to_string())
+}
+
+#[test]
+fn requests_become_server_spans_named_by_route_with_http_attributes() {
+    let spans = capture_spans();
+    let (address, _runtime) = serve();
+    let response = get_url(&format!("http://{address}/items/7?token=secret"), &[]);
+    assert_eq!(response.status(), 200);
+    let trace_response = response
+        .headers()
+        .get("traceresponse")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .expect("a traceresponse header");
+
+    let server = spans.span("GET /items/{id}");
+    assert_eq!(server.span_kind, SpanKind::Server);
+    assert_eq!(server.status, Status::Unset);
+    assert_eq!(text(&server, "http.request.method").as_deref(), Some("GET"));
+    assert_eq!(text(&server, "http.route").as_deref(), Some("/items/{id}"));
+    assert_eq!(text(&server, "url.path").as_deref(), Some("/items/7"));
+    assert_eq!(text(&server, "url.scheme").as_deref(), Some("http"));
+    assert_eq!(
+        attribute(&server, "url.query"),
+        None,
+        "queries only when opted in"
+    );
+    assert_eq!(
+        attribute(&server, "http.response.status_code"),
+        Some(Value::I64(200))
+    );
+    assert_eq!(
+        text(&server, "network.protocol.version").as_deref(),
+        Some("1.1")
+    );
+    assert_eq!(
+        text(&server, "server.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        attribute(&server, "server.port"),
+        Some(Value::I64(i64::from(address.port())))
+    );
+    assert_eq!(
+        text(&server, "client.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        text(&server, "user_agent.original").as_deref(),
+        Some("otel-test/1.0")
+    );
+    assert_eq!(
+        trace_response,
+        format!(
+            "00-{}-{}-01",
+            server.span_context.trace_id(),
+            server.span_context.span_id()
+        )
+    );
+
+    // The handler's own span is a child of the server span.
+    let inner = spans.span("load_item");
+    assert_eq!(inner.parent_span_id, server.span_context.span_id());
+    assert_eq!(
+        inner.span_context.trace_id(),
+        server.span_context.trace_id()
+    );
+}
+
+#[test]
+fn an_incoming_traceparent_is_continued_and_a_malformed_one_starts_a_new_trace() {
+    let spans = capture_spans();
+    let (address, _runtime) = serve();
+    global::set_text_map_propagator(
+        otel::opentelemetry::propagation::TextMapCompositePropagator::new(vec![Box::new(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        )]),
+    );
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let response = get_url(
+        &format!("http://{address}/items/1"),
+        &[("traceparent", parent)],
+    );
+    assert_eq!(response.status(), 200);
+    let server = spans.span("GET /items/{id}");
+    assert_eq!(
+        server.span_context.trace_id().to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert_eq!(server.parent_span_id.to_string(), "00f067aa0ba902b7");
+    assert!(server.parent_span_is_remote);
+
+    let spans = {
+        drop(spans);
+        capture_spans()
+    };
+    let response = get_url(
+        &format!("http://{address}/items/2"),
+        &[("traceparent", "00-not-a-trace-01"), ("baggage", "%%%;;;=")],
+    );
+    assert_eq!(
+        response.status(),
+        200,
+        "malformed context is no client error"
+    );
+    let server = spans.span("GET /items/{id}");
+    assert!(server.span_context.is_valid());
+    assert_eq!(
+        server.parent_span_id,
+        otel::opentelemetry::trace::SpanId::INVALID
+    );
+}
+
+#[test]
+fn server_errors_fail_the_span_client_errors_do_not_and_panics_are_recorded() {
+    let spans = capture_spans();
+    let (address, _runtime) = serve();
+
+    assert_eq!(
+        get_url(&format!("http://{address}/items/0"), &[]).status(),
+        500
+    );
+    let failed = spans.span("GET /items/{id}");
+    assert!(matches!(failed.status, Status::Error { .. }));
+    assert_eq!(text(&failed, "error.type").as_deref(), Some("500"));
+
+    assert_eq!(
+        get_url(&format!("http://{address}/teapot"), &[]).status(),
+        418
+    );
+    let teapot = spans.span("GET /teapot");
+    assert_eq!(teapot.status, Status::Unset);
+    assert_eq!(attribute(&teapot, "error.type"), None);
+
+    // A panicking handler ends its connection; the runtime drops the request's future
+    // right after, so the span may end a moment after the client saw the connection close.
+    let client = reqwest::blocking::Client::new();
+    let _ = client.get(format!("http://{address}/panics")).send();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !spans.spans().iter().any(|span| span.name == "GET /panics")
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let panicked = spans.span("GET /panics");
+    assert!(matches!(panicked.status, Status::Error { .. }));
+    assert_eq!(text(&panicked, "error.type").as_deref(), Some("panic"));
+    assert!(
+        panicked
+            .events
+            .iter()
+            .any(|event| event.name == "exception")
+    );
+}
+
+#[test]
+fn excluded_urls_leave_no_span_and_no_metric() {
+    let spans = capture_spans();
+    let metrics = capture_metrics();
+    let (address, _runtime) = serve();
+    assert_eq!(
+        get_url(&format!("http://{address}/health"), &[]).status(),
+        200
+    );
+    assert!(spans.spans().is_empty(), "{:#?}", spans.spans());
+    let points = metrics.points();
+    // Durations are deltas, so any point would be this request's; the in-flight counter is
+    // cumulative and may still report earlier tests' requests, all ended.
+    assert!(
+        points
+            .iter()
+            .all(|point| point.name != "http.server.request.duration"
+                && (point.name != "http.server.active_requests"
+                    || point.value == PointValue::Sum(0.0))),
+        "{points:#?}"
+    );
+}
+
+#[test]
+fn duration_and_active_requests_by_route_template_not_by_path() {
+    let _spans = capture_spans();
+    let metrics = capture_metrics();
+    let (address, _runtime) = serve();
+    for id in 1..=20 {
+        assert_eq!(
+            get_url(&format!("http://{address}/items/{id}"), &[]).status(),
+            200
+        );
+    }
+    get_url(&format!("http://{address}/no/such/route/{}", 42), &[]);
+    let points = metrics.points();
+    let durations: Vec<_> = points
+        .iter()
+        .filter(|point| point.name == "http.server.request.duration")
+        .collect();
+    assert_eq!(
+        durations.len(),
+        2,
+        "one series per route and status: {durations:#?}"
+    );
+    let items = durations
+        .iter()
+        .find(|point| point.attribute("http.route").as_deref() == Some("/items/{id}"))
+        .expect("the route's series");
+    assert_eq!(items.unit, "s");
+    assert_eq!(
+        items.attribute("http.request.method").as_deref(),
+        Some("GET")
+    );
+    assert_eq!(
+        items.attribute("http.response.status_code").as_deref(),
+        Some("200")
+    );
+    assert_eq!(items.attribute("url.scheme").as_deref(), Some("http"));
+    let PointValue::Histogram { count, bounds, .. } = &items.value else {
+        panic!("a histogram: {items:#?}");
+    };
+    assert_eq!(*count, 20);
+    assert_eq!(bounds.first(), Some(&0.005));
+    let unknown = durations
+        .iter()
+        .find(|point| point.attribute("http.route").is_none())
+        .expect("unmatched paths fold into one series");
+    assert_eq!(
+        unknown.attribute("http.response.status_code").as_deref(),
+        Some("404")
+    );
+
+    let active = points
+        .iter()
+        .find(|point| point.name == "http.server.active_requests")
+        .expect("the in-flight counter");
+    assert_eq!(active.value, PointValue::Sum(0.0), "every request ended");
+}
