@@ -82,6 +82,7 @@ mod init;
 mod logs;
 mod metrics;
 mod panic_hook;
+pub mod propagation;
 mod resource;
 mod signals;
 mod subscriber;

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use otel::opentelemetry::trace::{SpanKind, Status};
+use otel::opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use otel::opentelemetry::{Value, global};
 use otel::testing::{PointValue, SpanData, capture_metrics, capture_spans};
 
@@ -309,4 +309,45 @@ fn duration_and_active_requests_by_route_template_not_by_path() {
         .find(|point| point.name == "http.server.active_requests")
         .expect("the in-flight counter");
     assert_eq!(active.value, PointValue::Sum(0.0), "every request ended");
+}
+
+#[otel::span(kind = client)]
+fn call_item(address: SocketAddr) -> u16 {
+    let mut headers = axum::http::HeaderMap::new();
+    otel::propagation::inject_headers(&mut headers);
+    reqwest::blocking::Client::new()
+        .get(format!("http://{address}/items/3"))
+        .headers(headers)
+        .send()
+        .expect("a response")
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn a_context_injected_by_the_caller_is_the_server_spans_parent() {
+    let spans = capture_spans();
+    let (address, _runtime) = serve();
+    global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
+    assert_eq!(call_item(address), 200);
+    let client = spans.span("call_item");
+    let server = spans.span("GET /items/{id}");
+    assert_eq!(server.parent_span_id, client.span_context.span_id());
+    assert_eq!(
+        server.span_context.trace_id(),
+        client.span_context.trace_id()
+    );
+    assert!(server.parent_span_is_remote);
+
+    // The same through a plain map, as message headers carry it.
+    let sent =
+        otel::opentelemetry::Context::new().with_remote_span_context(client.span_context.clone());
+    let mut carried = std::collections::HashMap::new();
+    otel::propagation::inject_context(&sent, &mut carried);
+    assert!(carried.contains_key("traceparent"), "{carried:?}");
+    let received = otel::propagation::extract(&carried);
+    let received = received.span().span_context().clone();
+    assert_eq!(received.trace_id(), client.span_context.trace_id());
+    assert_eq!(received.span_id(), client.span_context.span_id());
+    assert!(received.is_remote());
 }

@@ -6,4 +6,5 @@ mod excluded;
 mod headers;
 mod server;
 
+pub(crate) use headers::{HeaderExtractor, HeaderInjector};
 pub use server::{ResponseFuture, ServerLayer, ServerService};
