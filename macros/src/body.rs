@@ -121,7 +121,9 @@ pub(crate) fn move_arguments_into_future(item: &mut ItemFn) -> Vec<TokenStream> 
                 Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
                     let mutability = ident.mutability.take();
                     let name = &ident.ident;
-                    rebind.push(quote!(let #mutability #name = #name;));
+                    // Used by `attributes(...)` or `parent = ...` alone, an argument is
+                    // read before the future and never inside it.
+                    rebind.push(quote!(#[allow(unused_variables)] let #mutability #name = #name;));
                 }
                 pattern => {
                     let name = format_ident!("__otel_arg{}", index);

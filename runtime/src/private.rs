@@ -33,6 +33,38 @@ pub fn init(config: Config) -> ShutdownGuard {
     config.init()
 }
 
+/// What `parent = <expr>` accepts: a `Context`, or a reference to one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a context to start a span under",
+    label = "not an `opentelemetry::Context`",
+    note = "`parent` takes an `opentelemetry::Context` or a reference to one, such as \
+            `parent = otel::propagation::extract(&message.headers)`"
+)]
+pub trait ParentContext {
+    /// The context, owned.
+    fn parent_context(&self) -> Context;
+}
+
+impl ParentContext for Context {
+    #[inline]
+    fn parent_context(&self) -> Context {
+        self.clone()
+    }
+}
+
+impl<T: ParentContext + ?Sized> ParentContext for &T {
+    #[inline]
+    fn parent_context(&self) -> Context {
+        (**self).parent_context()
+    }
+}
+
+/// `parent = <expr>`: the context an expression gives, owned or borrowed.
+#[inline]
+pub fn parent_context<C: ParentContext + ?Sized>(parent: &C) -> Context {
+    parent.parent_context()
+}
+
 /// Runs a body as a closure, so its `return`s and `?`s come back here. Taking `FnOnce` makes
 /// the closure `FnOnce`, which lets it return borrows of what it captured (`&mut self.x`).
 #[inline(always)]

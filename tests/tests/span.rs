@@ -707,3 +707,48 @@ fn spans_ended_on_threads_that_have_exited_are_all_delivered() {
         "in the order they ended"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// `parent = ...`: a consumer continues the producer's trace.
+
+#[otel::span(kind = consumer, parent = producer)]
+fn consume(producer: &Context, message: &str) -> usize {
+    leaf(1);
+    message.len()
+}
+
+#[otel::span(kind = consumer, parent = producer.clone())]
+async fn consume_async(producer: Context, message: String) -> usize {
+    message.len()
+}
+
+#[test]
+fn parent_starts_the_span_under_the_given_context_not_the_current_one() {
+    let capture = capture_spans();
+    let tracer = global::tracer("test");
+    // The producer's span has ended by the time its message is consumed.
+    let producer = tracer.in_span("producer", |cx| cx.clone());
+    producer.span().end();
+    tracer.in_span("unrelated", |_| {
+        assert_eq!(consume(&producer, "four"), 4);
+        assert_eq!(
+            futures_poll(consume_async(producer.clone(), "five!".to_owned())),
+            5
+        );
+    });
+    let producer_span = capture.span("producer");
+    for name in ["consume", "consume_async"] {
+        let consumer = capture.span(name);
+        assert_eq!(consumer.span_kind, SpanKind::Consumer);
+        assert_child(&consumer, &producer_span);
+    }
+    // Inside, the consumer is the current span.
+    assert_child(&capture.span("leaf"), &capture.span("consume"));
+}
+
+fn futures_poll<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}

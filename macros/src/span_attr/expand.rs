@@ -20,6 +20,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
     let private = quote!(#krate::__private);
     let site = site(args, &item, &private);
     let attributes = attributes(args, &private);
+    let parent = parent(args, &private);
     let shape = body::shape(&item);
     let output_type = body::output_type(&item.sig.output);
     let never =
@@ -40,7 +41,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             let record = record(args, &private);
             quote! {{
                 #site
-                let __otel_cx = #private::SpanGuard::open(&__OTEL_SITE, #attributes);
+                let __otel_cx = #private::SpanGuard::open(&__OTEL_SITE, #parent, #attributes);
                 #private::InstrumentedFuture::new(
                     async move {
                         // Fixes the block's output type before the body is checked, as an
@@ -75,7 +76,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             };
             quote! {{
                 #site
-                let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #attributes);
+                let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #parent, #attributes);
                 let __otel_future = #private::call_once::<#output_type, _>(move || #body);
                 #instrumented
             }}
@@ -92,7 +93,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
                 if !#private::spans_enabled() {
                     return __otel_body();
                 }
-                let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #attributes);
+                let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #parent, #attributes);
                 let __otel_out = __otel_body();
                 if let ::core::option::Option::Some(__otel_cx) = __otel_span.context() {
                     let __otel_out = &__otel_out;
@@ -109,7 +110,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             if !#private::spans_enabled() {
                 return __otel_body();
             }
-            let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #attributes);
+            let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #parent, #attributes);
             __otel_body()
         }},
         // `-> !`: no value ever comes back, so nothing needs one.
@@ -117,7 +118,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             returns_value: false,
         } => quote! {{
             #site
-            let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #attributes);
+            let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #parent, #attributes);
             #body
         }},
     };
@@ -155,6 +156,17 @@ fn site(args: &SpanArgs, item: &ItemFn, private: &TokenStream) -> TokenStream {
             #root,
             #count,
         );
+    }
+}
+
+/// The closure giving the context of `parent = <expr>` (a `Context` or a reference to one),
+/// `None` for the current context; it runs only when spans may be recorded.
+fn parent(args: &SpanArgs, private: &TokenStream) -> TokenStream {
+    match &args.parent {
+        Some((_, expr)) => quote_spanned! {expr.span()=>
+            || ::core::option::Option::Some(#private::parent_context(&(#expr)))
+        },
+        None => quote!(|| ::core::option::Option::None),
     }
 }
 

@@ -13,6 +13,7 @@ const KEYS: &[&str] = &[
     "kind",
     "attributes",
     "root",
+    "parent",
     "error_if",
     "ret",
     "crate",
@@ -53,10 +54,6 @@ const FROM_TRACING: &[(&str, &str)] = &[
         "OpenTelemetry spans have no level; filter with a sampler instead",
     ),
     (
-        "parent",
-        "the parent is always the current span; use `root` to start a new trace instead",
-    ),
-    (
         "target",
         "the span's scope is the crate name; there is no target",
     ),
@@ -70,6 +67,8 @@ pub(super) struct SpanArgs {
     pub(super) kind: Option<(&'static str, Span)>,
     pub(super) attributes: Vec<Field>,
     pub(super) root: Option<Ident>,
+    /// `parent = <expr>`: a `Context` (or `&Context`) to start the span under.
+    pub(super) parent: Option<(Ident, Expr)>,
     pub(super) error_if: Option<(Ident, Expr)>,
     pub(super) ret: Option<Ident>,
     pub(super) krate: Option<syn::Path>,
@@ -101,6 +100,16 @@ impl SpanArgs {
             "attributes" => self.attributes = fields::list(&arg)?,
             "root" => self.root = Some(flag(arg)?),
             "ret" => self.ret = Some(flag(arg)?),
+            "parent" => match arg.value {
+                ExprArgValue::Expr(expr) => self.parent = Some((arg.key, expr)),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        &arg.key,
+                        "`parent` expects the context to start the span under, such as \
+                         `parent = otel::propagation::extract(&message.headers)`",
+                    ));
+                }
+            },
             "error_if" => match arg.value {
                 ExprArgValue::Expr(expr) => self.error_if = Some((arg.key, expr)),
                 _ => {

@@ -38,6 +38,13 @@ pub(super) fn check(args: &SpanArgs, item: &ItemFn, errors: &mut Errors) {
             "`error_if` chooses which `Err` values count, but this fn returns nothing",
         );
     }
+    if let (Some((parent, _)), Some(_)) = (&args.parent, &args.root) {
+        errors.error(
+            parent,
+            "`parent` and `root` both choose where the span starts: `root` starts a new trace \
+             linked to the current span, `parent` continues the given context; keep one",
+        );
+    }
     fields::check(&args.attributes, item, RESERVED_KEYS, errors);
 }
 

@@ -1,7 +1,7 @@
 //! The span of a sync call: started and made current on entry, ended on every exit (return,
 //! `?`, panic unwinding).
 
-use opentelemetry::{ContextGuard, KeyValue};
+use opentelemetry::{Context, ContextGuard, KeyValue};
 
 use super::installed;
 use super::live::LiveSpan;
@@ -31,22 +31,28 @@ struct Active {
 impl SpanGuard {
     /// Starts the span of `site` and makes it current. With nothing installed this is one
     /// relaxed atomic load and a branch (and a thread-local countdown to the next look at the
-    /// global provider); `attributes` then never runs.
+    /// global provider); `parent` and `attributes` then never run. `parent` gives the context
+    /// of `parent = ...`, `None` for the current one.
     #[inline(always)]
-    pub fn enter(site: &'static SpanSite, attributes: impl FnOnce(&mut Vec<KeyValue>)) -> Self {
+    pub fn enter(
+        site: &'static SpanSite,
+        parent: impl FnOnce() -> Option<Context>,
+        attributes: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Self {
         if !enabled() {
             return Self { active: None };
         }
-        Self::start(site, installed::generation(), attributes)
+        Self::start(site, installed::generation(), parent, attributes)
     }
 
     /// [`enter`](Self::enter) after the caller checked [`enabled`] itself.
     #[inline(always)]
     pub fn enter_enabled(
         site: &'static SpanSite,
+        parent: impl FnOnce() -> Option<Context>,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Self {
-        Self::start(site, installed::generation(), attributes)
+        Self::start(site, installed::generation(), parent, attributes)
     }
 
     /// Starts the span of `site` without making it current: an async fn's span, current
@@ -54,22 +60,24 @@ impl SpanGuard {
     #[inline(always)]
     pub fn open(
         site: &'static SpanSite,
+        parent: impl FnOnce() -> Option<Context>,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Option<LiveSpan> {
         if !enabled() {
             return None;
         }
-        site.start(installed::generation(), attributes, true)
+        site.start(installed::generation(), parent, attributes, true)
     }
 
     #[inline(never)]
     fn start(
         site: &'static SpanSite,
         generation: u64,
+        parent: impl FnOnce() -> Option<Context>,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
     ) -> Self {
         let active = site
-            .start(generation, attributes, false)
+            .start(generation, parent, attributes, false)
             .map(|span| Active {
                 _current: span.context().clone().attach(),
                 span,

@@ -84,8 +84,8 @@ impl SpanSite {
         }
     }
 
-    /// Starts the span as a child of the current context (a new trace, linked to the current
-    /// span, for `root`). `generation` is the installed one, `0` when this call is a thread's
+    /// Starts the span as a child of `explicit_parent` (`parent = ...`), else of the current
+    /// context (a new trace, linked to the current span, for `root`). `generation` is the installed one, `0` when this call is a thread's
     /// periodic look at the global provider.
     ///
     /// `None` when nothing records: a no-op provider, suppressed telemetry, or a span the
@@ -97,6 +97,7 @@ impl SpanSite {
     pub(crate) fn start(
         &'static self,
         mut generation: u64,
+        explicit_parent: impl FnOnce() -> Option<Context>,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
         unsampled_context: bool,
     ) -> Option<LiveSpan> {
@@ -106,7 +107,7 @@ impl SpanSite {
                 return None;
             }
         }
-        Context::map_current(|parent| {
+        let start_under = |parent: &Context| {
             if parent.is_telemetry_suppressed() {
                 return None;
             }
@@ -162,7 +163,11 @@ impl SpanSite {
                 return None;
             }
             Some(LiveSpan::new(cx))
-        })
+        };
+        match explicit_parent() {
+            Some(parent) => start_under(&parent),
+            None => Context::map_current(start_under),
+        }
     }
 
     /// The tracer of `generation`, made on this site's first call in it.

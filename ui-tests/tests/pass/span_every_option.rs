@@ -57,4 +57,26 @@ fn main() {
     consumer();
     internal();
     assert_eq!(plain_ret(), vec![1]);
+    let cx = otel::opentelemetry::Context::new();
+    assert_eq!(parents::by_reference(&cx, "ab".to_owned()), 2);
+    parents::owned();
+    let _ = parents::in_async(cx, "abc".to_owned());
+}
+
+/// `parent = <context>`, owned or borrowed, in every fn shape that takes one.
+mod parents {
+    use otel::opentelemetry::Context;
+
+    #[otel::span(kind = consumer, parent = cx)]
+    pub fn by_reference(cx: &Context, body: String) -> usize {
+        body.len()
+    }
+
+    #[otel::span(kind = consumer, parent = Context::new())]
+    pub fn owned() {}
+
+    #[otel::span(parent = cx.clone(), attributes(size = body.len()))]
+    pub async fn in_async(cx: Context, body: String) -> usize {
+        body.len()
+    }
 }

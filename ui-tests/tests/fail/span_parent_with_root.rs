@@ -1,0 +1,4 @@
+#[otel::span(root, parent = otel::opentelemetry::Context::new())]
+fn consume() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[otel::span(parent)]
+fn consume() {}
+
+fn main() {}
