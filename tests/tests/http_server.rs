@@ -351,3 +351,116 @@ fn a_context_injected_by_the_caller_is_the_server_spans_parent() {
     assert_eq!(received.span_id(), client.span_context.span_id());
     assert!(received.is_remote());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Calls out: reqwest through the middleware and through `otel::http::send`.
+
+#[otel::span]
+async fn checkout(address: SocketAddr) -> (u16, u16) {
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(otel::http::ClientMiddleware)
+        .build();
+    let through_middleware = client
+        .get(format!("http://user:secret@{address}/items/4"))
+        .send()
+        .await
+        .expect("a response")
+        .status()
+        .as_u16();
+    let through_send =
+        otel::http::send(reqwest::Client::new().get(format!("http://{address}/teapot")))
+            .await
+            .expect("a response")
+            .status()
+            .as_u16();
+    (through_middleware, through_send)
+}
+
+#[test]
+fn client_spans_carry_the_trace_to_the_server_and_record_their_duration() {
+    let spans = capture_spans();
+    let metrics = capture_metrics();
+    let (address, runtime) = serve();
+    global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
+    assert_eq!(runtime.block_on(checkout(address)), (200, 418));
+
+    let caller = spans.span("checkout");
+    let clients: Vec<SpanData> = spans
+        .spans()
+        .into_iter()
+        .filter(|span| span.span_kind == SpanKind::Client)
+        .collect();
+    assert_eq!(clients.len(), 2, "{clients:#?}");
+    for client in &clients {
+        assert_eq!(client.name, "GET");
+        assert_eq!(client.parent_span_id, caller.span_context.span_id());
+        assert_eq!(text(client, "server.address").as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            attribute(client, "server.port"),
+            Some(Value::I64(i64::from(address.port())))
+        );
+        let full = text(client, "url.full").expect("url.full");
+        assert!(
+            !full.contains("secret") && !full.contains("user@"),
+            "{full}"
+        );
+    }
+    let (ok, teapot): (Vec<&SpanData>, Vec<&SpanData>) = clients
+        .iter()
+        .partition(|span| attribute(span, "http.response.status_code") == Some(Value::I64(200)));
+    assert_eq!(ok[0].status, Status::Unset);
+    assert_eq!(text(teapot[0], "error.type").as_deref(), Some("418"));
+    assert!(
+        matches!(teapot[0].status, Status::Error { .. }),
+        "4xx fails a client span"
+    );
+
+    // Each server span is the child of the client span that called it: one trace.
+    for (client, route) in [(ok[0], "GET /items/{id}"), (teapot[0], "GET /teapot")] {
+        let server = spans.span(route);
+        assert_eq!(server.parent_span_id, client.span_context.span_id());
+        assert_eq!(
+            server.span_context.trace_id(),
+            caller.span_context.trace_id()
+        );
+    }
+
+    let durations: Vec<_> = metrics
+        .points()
+        .into_iter()
+        .filter(|point| point.name == "http.client.request.duration")
+        .collect();
+    assert_eq!(durations.len(), 2, "{durations:#?}");
+    for point in &durations {
+        assert_eq!(point.unit, "s");
+        assert_eq!(
+            point.attribute("server.address").as_deref(),
+            Some("127.0.0.1")
+        );
+        assert!(matches!(
+            point.value,
+            PointValue::Histogram { count: 1, .. }
+        ));
+    }
+}
+
+#[test]
+fn a_failed_connection_is_a_client_error_not_a_panic() {
+    let spans = capture_spans();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a port")
+        .local_addr()
+        .expect("its address")
+        .port();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let result = runtime.block_on(otel::http::send(
+        reqwest::Client::new().get(format!("http://127.0.0.1:{port}/")),
+    ));
+    assert!(result.is_err());
+    let client = spans.span("GET");
+    assert_eq!(text(&client, "error.type").as_deref(), Some("connect"));
+    assert!(matches!(client.status, Status::Error { .. }));
+}

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
@@ -20,11 +20,6 @@ use tower_service::Service;
 
 use super::excluded::{self, ExcludedUrls};
 use super::headers::HeaderExtractor;
-
-/// The semantic-convention buckets of `http.server.request.duration`, in seconds.
-const DURATION_BUCKETS: [f64; 14] = [
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];
 
 /// Instruments every request of the service it wraps: a server span named `{method} {route}`
 /// (or `{method}` when no route template is known) with the HTTP semantic-convention
@@ -58,11 +53,10 @@ struct Shared {
     excluded: ExcludedUrls,
     trace_response: bool,
     record_query: bool,
-    /// Made on the first request, from the meter provider installed then.
-    instruments: OnceLock<Instruments>,
+    instruments: super::GlobalInstruments<Instruments>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Instruments {
     duration: Histogram<f64>,
     active: UpDownCounter<i64>,
@@ -116,7 +110,7 @@ impl ServerLayer {
                 excluded,
                 trace_response,
                 record_query,
-                instruments: OnceLock::new(),
+                instruments: super::GlobalInstruments::new(),
             }),
             patterns,
             trace_response,
@@ -390,15 +384,15 @@ impl Drop for Recording {
 }
 
 impl Shared {
-    fn instruments(&self) -> &Instruments {
-        self.instruments.get_or_init(|| {
+    fn instruments(&self) -> Instruments {
+        self.instruments.get(|| {
             let meter = global::meter_provider().meter_with_scope(scope());
             Instruments {
                 duration: meter
                     .f64_histogram("http.server.request.duration")
                     .with_unit("s")
                     .with_description("Duration of HTTP server requests.")
-                    .with_boundaries(DURATION_BUCKETS.to_vec())
+                    .with_boundaries(super::DURATION_BUCKETS.to_vec())
                     .build(),
                 active: meter
                     .i64_up_down_counter("http.server.active_requests")
@@ -410,17 +404,8 @@ impl Shared {
     }
 }
 
-/// The method as the semantic conventions name it: one of the known methods, or `_OTHER`.
 fn method<B>(request: &Request<B>) -> String {
-    const KNOWN: [&str; 9] = [
-        "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE",
-    ];
-    let method = request.method().as_str();
-    if KNOWN.contains(&method) {
-        method.to_owned()
-    } else {
-        "_OTHER".to_owned()
-    }
+    super::method_name(request.method())
 }
 
 /// The route template: axum's `MatchedPath` when the `axum` feature is on.

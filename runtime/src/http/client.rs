@@ -1,0 +1,180 @@
+//! The client side, for reqwest: a client span per outgoing request, the trace context
+//! injected into its headers, and `http.client.request.duration`.
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use opentelemetry::metrics::Histogram;
+use opentelemetry::trace::{
+    FutureExt as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
+};
+use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
+
+use super::headers::HeaderInjector;
+
+/// Instruments the requests of a `reqwest_middleware::ClientWithMiddleware`: a client span
+/// named after the method, with `server.address`, `server.port`, `url.full` (without
+/// credentials), `http.response.status_code` and `error.type` (a 4xx or 5xx status, or the
+/// transport error); `traceparent` and `baggage` injected through the installed
+/// propagators; `http.client.request.duration`.
+///
+/// ```
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(otel::http::ClientMiddleware)
+///     .build();
+/// # let _ = client;
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientMiddleware;
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for ClientMiddleware {
+    async fn handle(
+        &self,
+        mut request: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let call = ClientCall::start(&mut request);
+        let result = next
+            .run(request, extensions)
+            .with_context(call.cx.clone())
+            .await;
+        call.finish(result.as_ref().map_err(|error| error_type(error)));
+        result
+    }
+}
+
+/// Sends `request` as [`ClientMiddleware`] would, for a plain `reqwest::Client`.
+///
+/// ```no_run
+/// # async fn call() -> reqwest::Result<()> {
+/// let client = reqwest::Client::new();
+/// let response = otel::http::send(client.get("http://inventory:8080/items/7")).await?;
+/// # let _ = response;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn send(request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+    let (client, request) = request.build_split();
+    let mut request = request?;
+    let call = ClientCall::start(&mut request);
+    let result = client.execute(request).with_context(call.cx.clone()).await;
+    call.finish(result.as_ref().map_err(|error| reqwest_error_type(error)));
+    result
+}
+
+/// One outgoing request's span and metric attributes.
+#[derive(Debug)]
+struct ClientCall {
+    cx: Context,
+    started: Instant,
+    attributes: Vec<KeyValue>,
+}
+
+fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder("otel.http.client")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
+impl ClientCall {
+    fn start(request: &mut reqwest::Request) -> Self {
+        let method = super::method_name(request.method());
+        let url = request.url();
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", method.clone()),
+            KeyValue::new("url.scheme", url.scheme().to_owned()),
+        ];
+        if let Some(host) = url.host_str() {
+            attributes.push(KeyValue::new("server.address", host.to_owned()));
+        }
+        if let Some(port) = url.port_or_known_default() {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
+        }
+        let mut full = url.clone();
+        let _ = full.set_username("");
+        let _ = full.set_password(None);
+        let mut span_attributes = attributes.clone();
+        span_attributes.push(KeyValue::new("url.full", full.to_string()));
+        let name: Cow<'static, str> = if method == "_OTHER" {
+            "HTTP".into()
+        } else {
+            method.into()
+        };
+        let tracer = global::tracer_provider().tracer_with_scope(scope());
+        let cx = Context::map_current(|parent| {
+            let span = tracer
+                .span_builder(name)
+                .with_kind(SpanKind::Client)
+                .with_attributes(span_attributes)
+                .start_with_context(&tracer, parent);
+            parent.with_span(span)
+        });
+        global::get_text_map_propagator(|propagator| {
+            propagator.inject_context(&cx, &mut HeaderInjector(request.headers_mut()));
+        });
+        Self {
+            cx,
+            started: Instant::now(),
+            attributes,
+        }
+    }
+
+    /// Records the response status, or the error's type, and ends the span.
+    fn finish(mut self, result: Result<&reqwest::Response, Cow<'static, str>>) {
+        let span = self.cx.span();
+        let error_type = match result {
+            Ok(response) => {
+                let status = i64::from(response.status().as_u16());
+                span.set_attribute(KeyValue::new("http.response.status_code", status));
+                self.attributes
+                    .push(KeyValue::new("http.response.status_code", status));
+                (status >= 400).then(|| Cow::Owned(status.to_string()))
+            }
+            Err(error_type) => Some(error_type),
+        };
+        if let Some(error_type) = error_type {
+            span.set_attribute(KeyValue::new("error.type", error_type.clone()));
+            span.set_status(Status::error(""));
+            self.attributes
+                .push(KeyValue::new("error.type", error_type));
+        }
+        duration().record(self.started.elapsed().as_secs_f64(), &self.attributes);
+        span.end();
+    }
+}
+
+/// `http.client.request.duration`, from the meter provider installed now.
+fn duration() -> Histogram<f64> {
+    static DURATION: super::GlobalInstruments<Histogram<f64>> = super::GlobalInstruments::new();
+    DURATION.get(|| {
+        global::meter_provider()
+            .meter_with_scope(scope())
+            .f64_histogram("http.client.request.duration")
+            .with_unit("s")
+            .with_description("Duration of HTTP client requests.")
+            .with_boundaries(super::DURATION_BUCKETS.to_vec())
+            .build()
+    })
+}
+
+fn error_type(error: &reqwest_middleware::Error) -> Cow<'static, str> {
+    match error {
+        reqwest_middleware::Error::Reqwest(error) => reqwest_error_type(error),
+        reqwest_middleware::Error::Middleware(_) => Cow::Borrowed("middleware"),
+    }
+}
+
+/// What failed, in the words of the semantic conventions' examples.
+fn reqwest_error_type(error: &reqwest::Error) -> Cow<'static, str> {
+    Cow::Borrowed(if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect"
+    } else if error.is_request() {
+        "request"
+    } else {
+        "reqwest::Error"
+    })
+}
