@@ -32,16 +32,32 @@ async fn panics() -> &'static str {
 }
 
 fn app() -> Router {
+    routes().layer(otel::http::ServerLayer::new().exclude("/health$"))
+}
+
+fn routes() -> Router {
     Router::new()
         .route("/items/{id}", get(item))
         .route("/health", get(|| async { "ok" }))
         .route("/teapot", get(|| async { StatusCode::IM_A_TEAPOT }))
         .route("/panics", get(panics))
-        .layer(otel::http::ServerLayer::new().exclude("/health$"))
+        .route(
+            "/with-headers",
+            get(|| async {
+                (
+                    [("x-served-by", "node-1"), ("set-cookie", "session=abc")],
+                    "ok",
+                )
+            }),
+        )
 }
 
 /// Serves [`app`] on a free loopback port in a runtime of its own.
 fn serve() -> (SocketAddr, tokio::runtime::Runtime) {
+    serve_app(app())
+}
+
+fn serve_app(app: Router) -> (SocketAddr, tokio::runtime::Runtime) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -52,7 +68,7 @@ fn serve() -> (SocketAddr, tokio::runtime::Runtime) {
         .expect("a loopback port");
     let address = listener.local_addr().expect("its address");
     runtime.spawn(async move {
-        let service = app().into_make_service_with_connect_info::<SocketAddr>();
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, service).await;
     });
     (address, runtime)
@@ -463,4 +479,48 @@ fn a_failed_connection_is_a_client_error_not_a_panic() {
     let client = spans.span("GET");
     assert_eq!(text(&client, "error.type").as_deref(), Some("connect"));
     assert!(matches!(client.status, Status::Error { .. }));
+}
+
+#[test]
+fn listed_headers_are_recorded_and_credentials_redacted() {
+    let spans = capture_spans();
+    let layer = otel::http::ServerLayer::new()
+        .capture_request_headers(["x-request-id", "Authorization", "accept"])
+        .capture_response_headers(["x-served-by", "set-cookie"]);
+    let (address, _runtime) = serve_app(routes().layer(layer));
+    let response = get_url(
+        &format!("http://{address}/with-headers"),
+        &[
+            ("x-request-id", "req-7"),
+            ("authorization", "Bearer secret-token"),
+            ("x-not-listed", "nope"),
+        ],
+    );
+    assert_eq!(response.status(), 200);
+    let server = spans.span("GET /with-headers");
+    assert_eq!(
+        text(&server, "http.request.header.x-request-id").as_deref(),
+        Some(r#"["req-7"]"#)
+    );
+    assert_eq!(
+        text(&server, "http.request.header.authorization").as_deref(),
+        Some(r#"["[REDACTED]"]"#)
+    );
+    assert_eq!(attribute(&server, "http.request.header.x-not-listed"), None);
+    assert_eq!(
+        text(&server, "http.response.header.x-served-by").as_deref(),
+        Some(r#"["node-1"]"#)
+    );
+    assert_eq!(
+        text(&server, "http.response.header.set-cookie").as_deref(),
+        Some(r#"["[REDACTED]"]"#)
+    );
+    assert!(
+        server
+            .attributes
+            .iter()
+            .all(|kv| !kv.value.to_string().contains("secret")),
+        "{:#?}",
+        server.attributes
+    );
 }

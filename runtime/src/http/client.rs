@@ -2,6 +2,7 @@
 //! injected into its headers, and `http.client.request.duration`.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use opentelemetry::metrics::Histogram;
@@ -10,6 +11,7 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
 
+use super::captured::{CapturedHeaders, Side};
 use super::headers::HeaderInjector;
 
 /// Instruments the requests of a `reqwest_middleware::ClientWithMiddleware`: a client span
@@ -97,6 +99,9 @@ impl ClientCall {
         let _ = full.set_password(None);
         let mut span_attributes = attributes.clone();
         span_attributes.push(KeyValue::new("url.full", full.to_string()));
+        if let Some(captured) = &captured_headers().request {
+            captured.record(request.headers(), &mut span_attributes);
+        }
         let name: Cow<'static, str> = if method == "_OTHER" {
             "HTTP".into()
         } else {
@@ -126,6 +131,11 @@ impl ClientCall {
         let span = self.cx.span();
         let error_type = match result {
             Ok(response) => {
+                if let Some(captured) = &captured_headers().response {
+                    let mut headers = Vec::new();
+                    captured.record(response.headers(), &mut headers);
+                    span.set_attributes(headers);
+                }
                 let status = i64::from(response.status().as_u16());
                 span.set_attribute(KeyValue::new("http.response.status_code", status));
                 self.attributes
@@ -143,6 +153,20 @@ impl ClientCall {
         duration().record(self.started.elapsed().as_secs_f64(), &self.attributes);
         span.end();
     }
+}
+
+/// The client headers to record, read once from the environment.
+struct Captured {
+    request: Option<CapturedHeaders>,
+    response: Option<CapturedHeaders>,
+}
+
+fn captured_headers() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| Captured {
+        request: CapturedHeaders::from_env(Side::ClientRequest, &[]),
+        response: CapturedHeaders::from_env(Side::ClientResponse, &[]),
+    })
 }
 
 /// `http.client.request.duration`, from the meter provider installed now.

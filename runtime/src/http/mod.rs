@@ -3,6 +3,7 @@
 //! route templates from axum with the `axum` feature), and for calls out with reqwest,
 //! [`ClientMiddleware`] and [`send`] (feature `reqwest`).
 
+mod captured;
 #[cfg(feature = "reqwest")]
 mod client;
 mod excluded;

@@ -18,6 +18,7 @@ use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::captured::{CapturedHeaders, Side};
 use super::excluded::{self, ExcludedUrls};
 use super::headers::HeaderExtractor;
 
@@ -42,10 +43,18 @@ use super::headers::HeaderExtractor;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServerLayer {
+    options: Options,
+    shared: Arc<Shared>,
+}
+
+/// What the builder was told, kept to build [`Shared`] again after each step.
+#[derive(Debug, Clone)]
+struct Options {
     patterns: Vec<String>,
     trace_response: bool,
     record_query: bool,
-    shared: Arc<Shared>,
+    request_headers: Vec<String>,
+    response_headers: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -53,6 +62,8 @@ struct Shared {
     excluded: ExcludedUrls,
     trace_response: bool,
     record_query: bool,
+    request_headers: Option<CapturedHeaders>,
+    response_headers: Option<CapturedHeaders>,
     instruments: super::GlobalInstruments<Instruments>,
 }
 
@@ -79,42 +90,92 @@ impl ServerLayer {
     /// `OTEL_RUST_EXCLUDED_URLS` (comma-separated regular expressions), and returns the
     /// `traceresponse` header.
     pub fn new() -> Self {
-        Self::build(Vec::new(), true, false)
+        Self::build(Options {
+            patterns: Vec::new(),
+            trace_response: true,
+            record_query: false,
+            request_headers: Vec::new(),
+            response_headers: Vec::new(),
+        })
     }
 
     /// Leaves requests whose URL (`scheme://host/path?query`, or the path when the host is
     /// unknown) matches the regular expression `pattern` uninstrumented: no span, no metric.
     /// Adds to `OTEL_RUST_EXCLUDED_URLS`.
     pub fn exclude(self, pattern: impl Into<String>) -> Self {
-        let mut patterns = self.patterns;
-        patterns.push(pattern.into());
-        Self::build(patterns, self.trace_response, self.record_query)
+        let mut options = self.options;
+        options.patterns.push(pattern.into());
+        Self::build(options)
     }
 
     /// Whether responses carry the server span's context in a `traceresponse` header (W3C
     /// Trace Context Level 2), so a caller can find the trace. On by default.
     pub fn trace_response(self, enabled: bool) -> Self {
-        Self::build(self.patterns, enabled, self.record_query)
+        Self::build(Options {
+            trace_response: enabled,
+            ..self.options
+        })
     }
 
     /// Whether spans record `url.query`. Off by default: query strings often carry tokens.
     pub fn record_query(self, enabled: bool) -> Self {
-        Self::build(self.patterns, self.trace_response, enabled)
+        Self::build(Options {
+            record_query: enabled,
+            ..self.options
+        })
     }
 
-    fn build(patterns: Vec<String>, trace_response: bool, record_query: bool) -> Self {
+    /// Records these request headers as `http.request.header.<name>` (names are
+    /// case-insensitive regular expressions), next to
+    /// `OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST`. Credentials
+    /// (`authorization`, cookies, and names in
+    /// `OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS`) are recorded as
+    /// `[REDACTED]`.
+    pub fn capture_request_headers(
+        self,
+        names: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let mut options = self.options;
+        options
+            .request_headers
+            .extend(names.into_iter().map(Into::into));
+        Self::build(options)
+    }
+
+    /// Records these response headers as `http.response.header.<name>`, next to
+    /// `OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE`, redacted as
+    /// [`capture_request_headers`](Self::capture_request_headers) says.
+    pub fn capture_response_headers(
+        self,
+        names: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let mut options = self.options;
+        options
+            .response_headers
+            .extend(names.into_iter().map(Into::into));
+        Self::build(options)
+    }
+
+    fn build(options: Options) -> Self {
         let env = std::env::var(excluded::VARIABLE).ok();
-        let excluded = ExcludedUrls::new(patterns.iter().map(String::as_str), env.as_deref());
+        let excluded =
+            ExcludedUrls::new(options.patterns.iter().map(String::as_str), env.as_deref());
         Self {
             shared: Arc::new(Shared {
                 excluded,
-                trace_response,
-                record_query,
+                trace_response: options.trace_response,
+                record_query: options.record_query,
+                request_headers: CapturedHeaders::from_env(
+                    Side::ServerRequest,
+                    &options.request_headers,
+                ),
+                response_headers: CapturedHeaders::from_env(
+                    Side::ServerResponse,
+                    &options.response_headers,
+                ),
                 instruments: super::GlobalInstruments::new(),
             }),
-            patterns,
-            trace_response,
-            record_query,
+            options,
         }
     }
 }
@@ -282,6 +343,9 @@ impl Recording {
         if let Some(agent) = header_text(request, http::header::USER_AGENT) {
             attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
         }
+        if let Some(captured) = &shared.request_headers {
+            captured.record(request.headers(), &mut attributes);
+        }
 
         let parent = global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(request.headers()))
@@ -321,6 +385,11 @@ impl Recording {
                     "http.response.status_code",
                     i64::from(status.as_u16()),
                 ));
+                if let Some(captured) = &self.shared.response_headers {
+                    let mut headers = Vec::new();
+                    captured.record(response.headers(), &mut headers);
+                    span.set_attributes(headers);
+                }
                 if self.shared.trace_response
                     && let Some(value) = trace_response(&self.cx)
                 {
