@@ -53,11 +53,16 @@ impl SpanExporter for ConsoleSpanExporter {
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             for span in batch {
                 let trace_id = span.span_context.trace_id();
-                let is_local_root =
-                    span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
+                let is_root = span.parent_span_id == SpanId::INVALID;
+                let is_remote_child = span.parent_span_is_remote;
+                let span_id = span.span_context.span_id();
                 let spans = pending.entry(trace_id).or_default();
                 spans.push(span);
-                if is_local_root && let Some(spans) = pending.remove(&trace_id) {
+                // A span whose parent is in another process ends its process's part of the
+                // trace, unless spans still waiting here hang under something else: then
+                // both services run in this process, and the tree waits for the real root.
+                let complete = is_root || (is_remote_child && all_under(spans, span_id));
+                if complete && let Some(spans) = pending.remove(&trace_id) {
                     ready.push(spans);
                 }
             }
@@ -85,6 +90,28 @@ impl SpanExporter for ConsoleSpanExporter {
         }
         Ok(())
     }
+}
+
+/// Whether every span in `spans` descends from `root` (or is it), following parent links
+/// among them.
+fn all_under(spans: &[SpanData], root: SpanId) -> bool {
+    let parents: HashMap<SpanId, SpanId> = spans
+        .iter()
+        .map(|span| (span.span_context.span_id(), span.parent_span_id))
+        .collect();
+    spans.iter().all(|span| {
+        let mut current = span.span_context.span_id();
+        for _ in 0..=spans.len() {
+            if current == root {
+                return true;
+            }
+            match parents.get(&current) {
+                Some(parent) => current = *parent,
+                None => return false,
+            }
+        }
+        false
+    })
 }
 
 /// Renders one trace: roots (spans whose parent is not among `spans`) first, children by
@@ -186,5 +213,49 @@ fn render_span(
                 out,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceFlags, TraceId, TraceState};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::*;
+
+    fn span(id: u64, parent: u64) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(1u128),
+                SpanId::from(id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(parent),
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: format!("s{id}").into(),
+            start_time: std::time::SystemTime::UNIX_EPOCH,
+            end_time: std::time::SystemTime::UNIX_EPOCH,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::default(),
+        }
+    }
+
+    #[test]
+    fn a_remote_child_completes_its_part_only_when_nothing_else_waits() {
+        // Service B's server span (3) under A's client span (2): alone, B's part is done.
+        assert!(all_under(&[span(4, 3), span(3, 2)], SpanId::from(3)));
+        // Both services in one process: A's span 5 waits under A's server span 1.
+        assert!(!all_under(
+            &[span(5, 1), span(4, 3), span(3, 2)],
+            SpanId::from(3)
+        ));
     }
 }
