@@ -85,7 +85,7 @@ impl ClientCall {
         let method = super::method_name(request.method());
         let url = request.url();
         let mut attributes = vec![
-            KeyValue::new("http.request.method", method.clone()),
+            KeyValue::new("http.request.method", method),
             KeyValue::new("url.scheme", url.scheme().to_owned()),
         ];
         if let Some(host) = url.host_str() {
@@ -171,8 +171,8 @@ fn captured_headers() -> &'static Captured {
 
 /// `http.client.request.duration`, from the meter provider installed now.
 fn duration() -> Histogram<f64> {
-    static DURATION: super::GlobalInstruments<Histogram<f64>> = super::GlobalInstruments::new();
-    DURATION.get(|| {
+    static DURATION: super::PerGeneration<Histogram<f64>> = super::PerGeneration::new();
+    DURATION.get(crate::metrics::backend::generation(), || {
         global::meter_provider()
             .meter_with_scope(scope())
             .f64_histogram("http.client.request.duration")

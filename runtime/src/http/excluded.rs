@@ -43,6 +43,11 @@ impl ExcludedUrls {
         Self { patterns }
     }
 
+    /// Whether no pattern is set (then no URL needs to be built).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.patterns.is_none()
+    }
+
     /// Whether `url` (`scheme://host/path?query`, or the path alone when the host is not
     /// known) is excluded.
     pub(crate) fn excludes(&self, url: &str) -> bool {

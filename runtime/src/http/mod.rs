@@ -23,47 +23,50 @@ const DURATION_BUCKETS: [f64; 14] = [
 ];
 
 /// The method as the semantic conventions name it: one of the known methods, or `_OTHER`.
-fn method_name(method: &http::Method) -> String {
+fn method_name(method: &http::Method) -> &'static str {
     const KNOWN: [&str; 9] = [
         "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE",
     ];
     let method = method.as_str();
-    if KNOWN.contains(&method) {
-        method.to_owned()
-    } else {
-        "_OTHER".to_owned()
-    }
+    KNOWN
+        .iter()
+        .find(|known| **known == method)
+        .copied()
+        .unwrap_or("_OTHER")
 }
 
-/// Instruments made from the global meter provider on first use, and made again when `otel`
-/// installs another meter provider (tests, a second `init`), so they are never left bound to
-/// the no-op provider that was global before.
+/// Something made from a global provider (instruments, a tracer) and kept until `otel`
+/// installs another provider of that signal (tests, a second `init`), so it is never left
+/// bound to the no-op provider that was global before. A lock per request: requests cost
+/// microseconds, this a few nanoseconds.
 #[derive(Debug)]
-struct GlobalInstruments<T> {
+struct PerGeneration<T> {
     made: std::sync::Mutex<Option<(u64, T)>>,
 }
 
-impl<T: Clone> GlobalInstruments<T> {
+impl<T: Clone> PerGeneration<T> {
     const fn new() -> Self {
         Self {
             made: std::sync::Mutex::new(None),
         }
     }
 
-    /// The instruments for the meter provider installed now. A lock per request: requests
-    /// cost microseconds, this a few nanoseconds.
-    fn get(&self, make: impl FnOnce() -> T) -> T {
-        let generation = crate::metrics::backend::generation();
+    /// The value for `generation`, made by `make` when it changed. Generation `0` (nothing
+    /// installed through `otel`) is never kept: the global provider may change unseen.
+    fn get(&self, generation: u64, make: impl FnOnce() -> T) -> T {
+        if generation == 0 {
+            return make();
+        }
         let mut made = self
             .made
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         match &*made {
-            Some((made_in, instruments)) if *made_in == generation => instruments.clone(),
+            Some((made_in, value)) if *made_in == generation => value.clone(),
             _ => {
-                let instruments = make();
-                *made = Some((generation, instruments.clone()));
-                instruments
+                let value = make();
+                *made = Some((generation, value.clone()));
+                value
             }
         }
     }

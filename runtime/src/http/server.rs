@@ -64,7 +64,8 @@ struct Shared {
     record_query: bool,
     request_headers: Option<CapturedHeaders>,
     response_headers: Option<CapturedHeaders>,
-    instruments: super::GlobalInstruments<Instruments>,
+    instruments: super::PerGeneration<Instruments>,
+    tracer: super::PerGeneration<Arc<global::BoxedTracer>>,
 }
 
 #[derive(Debug, Clone)]
@@ -173,7 +174,8 @@ impl ServerLayer {
                     Side::ServerResponse,
                     &options.response_headers,
                 ),
-                instruments: super::GlobalInstruments::new(),
+                instruments: super::PerGeneration::new(),
+                tracer: super::PerGeneration::new(),
             }),
             options,
         }
@@ -213,11 +215,11 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let shared = &self.shared;
         let host = host(&request);
-        let url = match &host {
-            Some(host) => format!("{}://{host}{}", scheme(&request), request.uri()),
-            None => request.uri().to_string(),
-        };
-        if shared.excluded.excludes(&url) {
+        if !shared.excluded.is_empty()
+            && shared
+                .excluded
+                .excludes(&full_url(&request, host.as_deref()))
+        {
             return ResponseFuture {
                 inner: self.inner.call(request),
                 recording: None,
@@ -275,6 +277,8 @@ where
 #[derive(Debug)]
 struct Recording {
     shared: Arc<Shared>,
+    /// Fetched once per request: the in-flight decrement goes where the increment went.
+    instruments: Instruments,
     cx: Context,
     started: Instant,
     /// `http.request.method`, `url.scheme`: the in-flight counter's attributes, and the
@@ -308,10 +312,10 @@ impl Recording {
         let name: Cow<'static, str> = match &route {
             Some(route) => format!("{method} {route}").into(),
             None if method == "_OTHER" => "HTTP".into(),
-            None => method.clone().into(),
+            None => method.into(),
         };
         let mut attributes = vec![
-            KeyValue::new("http.request.method", method.clone()),
+            KeyValue::new("http.request.method", method),
             KeyValue::new("url.path", request.uri().path().to_owned()),
             KeyValue::new("url.scheme", scheme),
             KeyValue::new("network.protocol.version", version),
@@ -350,19 +354,21 @@ impl Recording {
         let parent = global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(request.headers()))
         });
-        let tracer = global::tracer_provider().tracer_with_scope(scope());
+        let tracer = shared.tracer();
         let span = tracer
             .span_builder(name)
             .with_kind(SpanKind::Server)
             .with_attributes(attributes)
-            .start_with_context(&tracer, &parent);
+            .start_with_context(&*tracer, &parent);
         let cx = parent.with_span(span);
         let common = [
             KeyValue::new("http.request.method", method),
             KeyValue::new("url.scheme", scheme),
         ];
-        shared.instruments().active.add(1, &common);
+        let instruments = shared.instruments();
+        instruments.active.add(1, &common);
         Self {
+            instruments,
             shared,
             cx,
             started: Instant::now(),
@@ -425,11 +431,10 @@ impl Recording {
             span.set_status(Status::error(""));
             attributes.push(KeyValue::new("error.type", error_type));
         }
-        let instruments = self.shared.instruments();
-        instruments
+        self.instruments
             .duration
             .record(self.started.elapsed().as_secs_f64(), &attributes);
-        instruments.active.add(-1, &self.common);
+        self.instruments.active.add(-1, &self.common);
         span.end();
     }
 }
@@ -453,27 +458,34 @@ impl Drop for Recording {
 }
 
 impl Shared {
-    fn instruments(&self) -> Instruments {
-        self.instruments.get(|| {
-            let meter = global::meter_provider().meter_with_scope(scope());
-            Instruments {
-                duration: meter
-                    .f64_histogram("http.server.request.duration")
-                    .with_unit("s")
-                    .with_description("Duration of HTTP server requests.")
-                    .with_boundaries(super::DURATION_BUCKETS.to_vec())
-                    .build(),
-                active: meter
-                    .i64_up_down_counter("http.server.active_requests")
-                    .with_unit("{request}")
-                    .with_description("Number of active HTTP server requests.")
-                    .build(),
-            }
+    fn tracer(&self) -> Arc<global::BoxedTracer> {
+        self.tracer.get(crate::trace::installed::generation(), || {
+            Arc::new(global::tracer_provider().tracer_with_scope(scope()))
         })
+    }
+
+    fn instruments(&self) -> Instruments {
+        self.instruments
+            .get(crate::metrics::backend::generation(), || {
+                let meter = global::meter_provider().meter_with_scope(scope());
+                Instruments {
+                    duration: meter
+                        .f64_histogram("http.server.request.duration")
+                        .with_unit("s")
+                        .with_description("Duration of HTTP server requests.")
+                        .with_boundaries(super::DURATION_BUCKETS.to_vec())
+                        .build(),
+                    active: meter
+                        .i64_up_down_counter("http.server.active_requests")
+                        .with_unit("{request}")
+                        .with_description("Number of active HTTP server requests.")
+                        .build(),
+                }
+            })
     }
 }
 
-fn method<B>(request: &Request<B>) -> String {
+fn method<B>(request: &Request<B>) -> &'static str {
     super::method_name(request.method())
 }
 
@@ -516,6 +528,14 @@ fn host<B>(request: &Request<B>) -> Option<String> {
     header_text(request, http::header::HOST)
         .map(str::to_owned)
         .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()))
+}
+
+/// `scheme://host/path?query`, or the path and query when the host is not known.
+fn full_url<B>(request: &Request<B>, host: Option<&str>) -> String {
+    match host {
+        Some(host) => format!("{}://{host}{}", scheme(request), request.uri()),
+        None => request.uri().to_string(),
+    }
 }
 
 /// `host:port` → (`host`, port); `[::1]:8080` → (`::1`, 8080).
