@@ -524,3 +524,39 @@ fn listed_headers_are_recorded_and_credentials_redacted() {
         server.attributes
     );
 }
+
+#[test]
+fn non_utf8_and_huge_header_values_neither_fail_the_request_nor_panic() {
+    let spans = capture_spans();
+    let layer = otel::http::ServerLayer::new().capture_request_headers(["x-big", "x-latin1"]);
+    let (address, _runtime) = serve_app(routes().layer(layer));
+    let latin1 = reqwest::header::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is allowed");
+    let big = "x".repeat(60_000);
+    let response = reqwest::blocking::Client::new()
+        .get(format!("http://{address}/items/5"))
+        .header("user-agent", latin1.clone())
+        .header("x-latin1", latin1)
+        .header("x-big", big.as_str())
+        .header(
+            "traceparent",
+            reqwest::header::HeaderValue::from_bytes(b"00-\xff\xfe-garbage-01").expect("bytes"),
+        )
+        .send()
+        .expect("a response");
+    assert_eq!(response.status(), 200);
+    let server = spans.span("GET /items/{id}");
+    // Not text: left out rather than guessed, or kept lossily when asked for by name.
+    assert_eq!(attribute(&server, "user_agent.original"), None);
+    assert_eq!(
+        text(&server, "http.request.header.x-latin1").as_deref(),
+        Some("[\"caf\u{fffd}\"]")
+    );
+    assert_eq!(
+        text(&server, "http.request.header.x-big").map(|value| value.len()),
+        Some(big.len() + 4)
+    );
+    assert_eq!(
+        server.parent_span_id,
+        otel::opentelemetry::trace::SpanId::INVALID
+    );
+}
