@@ -75,6 +75,8 @@ mod config;
 pub mod current_span;
 mod diagnostics;
 mod exporter;
+#[cfg(feature = "http-server")]
+pub mod grpc;
 mod guard;
 #[cfg(feature = "http-server")]
 pub mod http;

@@ -4,6 +4,8 @@
 //! runtime flavour covers every exit path. The tests read what the programs print on stdout
 //! (`trace_id=...`) and what the collector received.
 
+pub mod payments;
+
 use otel::opentelemetry::KeyValue;
 use otel::opentelemetry::global;
 use otel::opentelemetry::trace::{TraceContextExt as _, Tracer as _};

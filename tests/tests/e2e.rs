@@ -323,3 +323,100 @@ fn red_metrics_reach_the_collector_under_autometrics_names() {
         assert!(output.contains(expected), "no `{expected}` in:\n{output}");
     }
 }
+
+/// Two processes: "shop" serves `/checkout`, which calls "payments" over reqwest (`/pay`) and
+/// over tonic (`Charge`). What the collector receives is one trace: shop's server span, its
+/// two client spans, and payments' server spans under them, the gRPC one with the annotated
+/// handler inside.
+#[test]
+fn one_trace_crosses_two_services_over_http_and_grpc() {
+    use std::io::BufRead as _;
+
+    let collector = Collector::start();
+    let endpoint = collector.endpoint("grpc");
+    let binary = env!("CARGO_BIN_EXE_services");
+    let exporting = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+    ];
+    let mut downstream = program::command(binary, &exporting)
+        .envs([
+            ("OTEL_TEST_ROLE", "downstream"),
+            ("OTEL_SERVICE_NAME", "payments"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the downstream service");
+    let mut lines = std::io::BufReader::new(downstream.stdout.take().expect("its stdout")).lines();
+    let mut address = |key: &str| {
+        let line = lines
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("the downstream service printed no {key}= line"));
+        line.strip_prefix(&format!("{key}="))
+            .unwrap_or_else(|| panic!("expected {key}=..., got {line}"))
+            .to_owned()
+    };
+    let (http, grpc) = (address("http"), address("grpc"));
+
+    let mut env = exporting.to_vec();
+    env.extend([
+        ("OTEL_TEST_ROLE", "upstream"),
+        ("OTEL_SERVICE_NAME", "shop"),
+        ("OTEL_TEST_DOWNSTREAM_HTTP", http.as_str()),
+        ("OTEL_TEST_DOWNSTREAM_GRPC", grpc.as_str()),
+    ]);
+    let run = program::run(binary, &env);
+    drop(downstream.stdin.take());
+    let ended = downstream
+        .wait_with_output()
+        .expect("the downstream service ends");
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(ended.status.success(), "downstream: {ended:?}");
+    assert_eq!(run.printed("status"), "200 OK", "{run:#?}");
+    let trace_id = run.printed("trace_id");
+
+    let output = collector.wait_for(Duration::from_secs(10), |out| {
+        received::spans(out)
+            .iter()
+            .filter(|s| s.trace_id == trace_id)
+            .count()
+            >= 6
+    });
+    let spans: Vec<_> = received::spans(&output)
+        .into_iter()
+        .filter(|s| s.trace_id == trace_id)
+        .collect();
+    let why = || format!("trace {trace_id}; collector received:\n{output}");
+    let find = |name: &str, kind: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name && s.text.contains(kind))
+            .unwrap_or_else(|| panic!("no {kind} span {name}; {}", why()))
+    };
+    let checkout = find("GET /checkout", "SPAN_KIND_SERVER");
+    let pay_call = find("POST", "SPAN_KIND_CLIENT");
+    let pay = find("POST /pay", "SPAN_KIND_SERVER");
+    let charge_call = find("shop.v1.Payments/Charge", "SPAN_KIND_CLIENT");
+    let charge = find("shop.v1.Payments/Charge", "SPAN_KIND_SERVER");
+    let handler = find("charge", "SPAN_KIND_INTERNAL");
+    assert_eq!(
+        checkout.parent_id,
+        "",
+        "the request came without context; {}",
+        why()
+    );
+    assert_eq!(pay_call.parent_id, checkout.id, "{}", why());
+    assert_eq!(pay.parent_id, pay_call.id, "{}", why());
+    assert_eq!(charge_call.parent_id, checkout.id, "{}", why());
+    assert_eq!(charge.parent_id, charge_call.id, "{}", why());
+    assert_eq!(handler.parent_id, charge.id, "{}", why());
+    assert!(
+        charge.text.contains("rpc.grpc.status_code: Int(0)"),
+        "{}",
+        why()
+    );
+    for service in ["service.name: Str(shop)", "service.name: Str(payments)"] {
+        assert!(output.contains(service), "{service}; {}", why());
+    }
+}

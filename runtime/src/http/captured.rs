@@ -23,7 +23,9 @@ const ALWAYS_REDACTED: &[&str] = &[
 pub(crate) enum Side {
     ServerRequest,
     ServerResponse,
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
     ClientRequest,
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
     ClientResponse,
 }
 

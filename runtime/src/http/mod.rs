@@ -1,8 +1,10 @@
 //! HTTP services: [`ServerLayer`], a tower layer that makes every request a server span with
 //! the HTTP semantic conventions and records the HTTP server metrics (feature `http-server`;
 //! route templates from axum with the `axum` feature), and for calls out with reqwest,
-//! [`ClientMiddleware`] and [`send`] (feature `reqwest`).
+//! [`ClientMiddleware`] and [`send`] (feature `reqwest`). The same layer records gRPC calls as
+//! RPCs; see [`crate::grpc`].
 
+mod body;
 mod captured;
 #[cfg(feature = "reqwest")]
 mod client;
@@ -13,6 +15,7 @@ mod server;
 #[cfg(feature = "reqwest")]
 pub use client::{ClientMiddleware, send};
 
+pub use body::ResponseBody;
 pub(crate) use headers::{HeaderExtractor, HeaderInjector};
 pub use server::{ResponseFuture, ServerLayer, ServerService};
 
@@ -40,12 +43,12 @@ fn method_name(method: &http::Method) -> &'static str {
 /// bound to the no-op provider that was global before. A lock per request: requests cost
 /// microseconds, this a few nanoseconds.
 #[derive(Debug)]
-struct PerGeneration<T> {
+pub(crate) struct PerGeneration<T> {
     made: std::sync::Mutex<Option<(u64, T)>>,
 }
 
 impl<T: Clone> PerGeneration<T> {
-    const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             made: std::sync::Mutex::new(None),
         }
@@ -53,7 +56,7 @@ impl<T: Clone> PerGeneration<T> {
 
     /// The value for `generation`, made by `make` when it changed. Generation `0` (nothing
     /// installed through `otel`) is never kept: the global provider may change unseen.
-    fn get(&self, generation: u64, make: impl FnOnce() -> T) -> T {
+    pub(crate) fn get(&self, generation: u64, make: impl FnOnce() -> T) -> T {
         if generation == 0 {
             return make();
         }

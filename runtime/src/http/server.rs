@@ -2,10 +2,10 @@
 //! the handler runs, and records the HTTP server metrics.
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
@@ -18,6 +18,9 @@ use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::grpc;
+
+use super::body::ResponseBody;
 use super::captured::{CapturedHeaders, Side};
 use super::excluded::{self, ExcludedUrls};
 use super::headers::HeaderExtractor;
@@ -32,6 +35,12 @@ use super::headers::HeaderExtractor;
 /// Responses with a 5xx status, handler errors and panics mark the span failed; 4xx do not
 /// (the server did its job). With the `axum` feature the route is axum's template
 /// (`/items/{id}`), so a path with many values makes one span name and one metric series.
+///
+/// gRPC calls (`content-type: application/grpc`) are recorded as RPCs instead: span
+/// `{package.Service}/{Method}` with `rpc.system`, `rpc.service`, `rpc.method` and
+/// `rpc.grpc.status_code`, open until the status arrives in the trailers, failed for the
+/// statuses that are the server's fault, and `rpc.server.duration` (milliseconds) in place of
+/// the HTTP metrics. See [`crate::grpc`].
 ///
 /// ```
 /// // With axum: `Router::new().route("/items/{id}", get(item)).layer(layer)`; with any tower
@@ -65,6 +74,7 @@ struct Shared {
     request_headers: Option<CapturedHeaders>,
     response_headers: Option<CapturedHeaders>,
     instruments: super::PerGeneration<Instruments>,
+    rpc_duration: super::PerGeneration<Histogram<f64>>,
     tracer: super::PerGeneration<Arc<global::BoxedTracer>>,
 }
 
@@ -175,6 +185,7 @@ impl ServerLayer {
                     &options.response_headers,
                 ),
                 instruments: super::PerGeneration::new(),
+                rpc_duration: super::PerGeneration::new(),
                 tracer: super::PerGeneration::new(),
             }),
             options,
@@ -204,7 +215,7 @@ impl<S, B, R> Service<Request<B>> for ServerService<S>
 where
     S: Service<Request<B>, Response = Response<R>>,
 {
-    type Response = Response<R>;
+    type Response = Response<ResponseBody<R>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -227,7 +238,7 @@ where
         }
         let recording = Recording::start(shared.clone(), &request, host.as_deref());
         let inner = {
-            let _current = recording.cx.clone().attach();
+            let _current = recording.context().clone().attach();
             self.inner.call(request)
         };
         ResponseFuture {
@@ -239,7 +250,7 @@ where
 
 pin_project_lite::pin_project! {
     /// The response of a [`ServerService`]: its span is current on every poll and ends with
-    /// the response.
+    /// the response (for gRPC, with the status in the trailers).
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
@@ -252,88 +263,75 @@ impl<F, R, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<R>, E>>,
 {
-    type Output = Result<Response<R>, E>;
+    type Output = Result<Response<ResponseBody<R>>, E>;
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let Some(recording) = this.recording.as_ref() else {
-            return this.inner.poll(task);
+            return this
+                .inner
+                .poll(task)
+                .map_ok(|response| response.map(ResponseBody::plain));
         };
-        let current = recording.cx.clone().attach();
-        let watch = PanicWatch(&recording.panicked);
-        let Poll::Ready(mut result) = this.inner.poll(task) else {
+        let current = recording.context().clone().attach();
+        let watch = PanicWatch(recording.panicked());
+        let Poll::Ready(result) = this.inner.poll(task) else {
             return Poll::Pending;
         };
         drop(watch);
-        if let Some(recording) = this.recording.take() {
-            recording.finish(&mut result);
-        }
+        let result = match this.recording.take() {
+            Some(recording) => recording.respond(result),
+            None => result.map(|response| response.map(ResponseBody::plain)),
+        };
         drop(current);
         Poll::Ready(result)
     }
 }
 
-/// One request's span and metric attributes, from its start to its response.
-#[derive(Debug)]
-struct Recording {
-    shared: Arc<Shared>,
-    /// Fetched once per request: the in-flight decrement goes where the increment went.
-    instruments: Instruments,
-    cx: Context,
-    started: Instant,
-    /// `http.request.method`, `url.scheme`: the in-flight counter's attributes, and the
-    /// start of the duration's.
-    common: [KeyValue; 2],
-    route: Option<String>,
-    version: &'static str,
-    finished: bool,
-    /// Set when the handler panicked while polled: the runtime catches the panic and drops
-    /// the future later, no longer unwinding.
-    panicked: Cell<bool>,
-}
-
 /// Notes a panic that unwinds through a poll of the handler.
-struct PanicWatch<'a>(&'a Cell<bool>);
+struct PanicWatch<'a>(&'a AtomicBool);
 
 impl Drop for PanicWatch<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.0.set(true);
+            self.0.store(true, Ordering::Relaxed);
         }
     }
 }
 
+/// One request, from its start to its response.
+#[derive(Debug)]
+struct Recording {
+    shared: Arc<Shared>,
+    call: Call,
+}
+
+/// A plain HTTP request, or a gRPC call.
+#[derive(Debug)]
+enum Call {
+    Http(HttpCall),
+    Grpc(grpc::Pending),
+}
+
 impl Recording {
     fn start<B>(shared: Arc<Shared>, request: &Request<B>, host: Option<&str>) -> Self {
-        let method = method(request);
-        let route = route(request);
-        let scheme = scheme(request);
         let version = version(request.version());
-        let name: Cow<'static, str> = match &route {
-            Some(route) => format!("{method} {route}").into(),
-            None if method == "_OTHER" => "HTTP".into(),
-            None => method.into(),
+        let grpc = grpc::is_grpc(request.headers())
+            .then(|| grpc::service_and_method(request.uri().path()))
+            .flatten()
+            .map(|(service, method)| {
+                let call =
+                    grpc::Call::new(grpc::Side::Server, service, method, shared.rpc_duration());
+                (format!("{service}/{method}"), call)
+            });
+        let (name, mut attributes, route) = match &grpc {
+            Some((name, call)) => (Cow::Owned(name.clone()), call.attributes().to_vec(), None),
+            None => {
+                let (name, attributes, route) = http_attributes(&shared, request);
+                (name, attributes, route)
+            }
         };
-        let mut attributes = vec![
-            KeyValue::new("http.request.method", method),
-            KeyValue::new("url.path", request.uri().path().to_owned()),
-            KeyValue::new("url.scheme", scheme),
-            KeyValue::new("network.protocol.version", version),
-        ];
-        if method == "_OTHER" {
-            attributes.push(KeyValue::new(
-                "http.request.method_original",
-                request.method().as_str().to_owned(),
-            ));
-        }
-        if let Some(route) = &route {
-            attributes.push(KeyValue::new("http.route", route.clone()));
-        }
-        if shared.record_query
-            && let Some(query) = request.uri().query()
-        {
-            attributes.push(KeyValue::new("url.query", query.to_owned()));
-        }
+        attributes.push(KeyValue::new("network.protocol.version", version));
         if let Some(host) = host {
             let (address, port) = split_host(host);
             attributes.push(KeyValue::new("server.address", address.to_owned()));
@@ -361,6 +359,135 @@ impl Recording {
             .with_attributes(attributes)
             .start_with_context(&*tracer, &parent);
         let cx = parent.with_span(span);
+        let call = match grpc {
+            Some((_, call)) => Call::Grpc(grpc::Pending::new(cx, Instant::now(), call)),
+            None => Call::Http(HttpCall::start(
+                &shared,
+                cx,
+                method(request),
+                scheme(request),
+                route,
+                version,
+            )),
+        };
+        Self { shared, call }
+    }
+
+    fn context(&self) -> &Context {
+        match &self.call {
+            Call::Http(call) => &call.cx,
+            Call::Grpc(pending) => pending.context(),
+        }
+    }
+
+    fn panicked(&self) -> &AtomicBool {
+        match &self.call {
+            Call::Http(call) => &call.panicked,
+            Call::Grpc(pending) => pending.panicked(),
+        }
+    }
+
+    /// Records the response (or the handler's error); ends the span, or for a gRPC call
+    /// whose status is still to come, hands it to the body.
+    fn respond<R, E>(self, result: Result<Response<R>, E>) -> Result<Response<ResponseBody<R>>, E> {
+        let mut response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                let error_type = std::any::type_name::<E>();
+                match self.call {
+                    Call::Http(call) => call.end(None, Some(Cow::Borrowed(error_type))),
+                    Call::Grpc(pending) => pending.finish(grpc::Outcome::Failed(error_type.into())),
+                }
+                return Err(error);
+            }
+        };
+        let cx = self.context();
+        if let Some(captured) = &self.shared.response_headers {
+            let mut headers = Vec::new();
+            captured.record(response.headers(), &mut headers);
+            cx.span().set_attributes(headers);
+        }
+        if self.shared.trace_response
+            && let Some(value) = trace_response(cx)
+        {
+            response.headers_mut().insert("traceresponse", value);
+        }
+        Ok(match self.call {
+            Call::Http(call) => {
+                let status = response.status();
+                let error_type = status
+                    .is_server_error()
+                    .then(|| Cow::Owned(status.as_u16().to_string()));
+                call.end(Some(i64::from(status.as_u16())), error_type);
+                response.map(ResponseBody::plain)
+            }
+            Call::Grpc(pending) => pending.respond(response),
+        })
+    }
+}
+
+/// The span name, the HTTP attributes and the route of a request that is not gRPC.
+fn http_attributes<B>(
+    shared: &Shared,
+    request: &Request<B>,
+) -> (Cow<'static, str>, Vec<KeyValue>, Option<String>) {
+    let method = method(request);
+    let route = route(request);
+    let name: Cow<'static, str> = match &route {
+        Some(route) => format!("{method} {route}").into(),
+        None if method == "_OTHER" => "HTTP".into(),
+        None => method.into(),
+    };
+    let mut attributes = Vec::with_capacity(12);
+    attributes.extend([
+        KeyValue::new("http.request.method", method),
+        KeyValue::new("url.path", request.uri().path().to_owned()),
+        KeyValue::new("url.scheme", scheme(request)),
+    ]);
+    if method == "_OTHER" {
+        attributes.push(KeyValue::new(
+            "http.request.method_original",
+            request.method().as_str().to_owned(),
+        ));
+    }
+    if let Some(route) = &route {
+        attributes.push(KeyValue::new("http.route", route.clone()));
+    }
+    if shared.record_query
+        && let Some(query) = request.uri().query()
+    {
+        attributes.push(KeyValue::new("url.query", query.to_owned()));
+    }
+    (name, attributes, route)
+}
+
+/// A plain HTTP request's span and metric attributes.
+#[derive(Debug)]
+struct HttpCall {
+    /// Fetched once per request: the in-flight decrement goes where the increment went.
+    instruments: Instruments,
+    cx: Context,
+    started: Instant,
+    /// `http.request.method`, `url.scheme`: the in-flight counter's attributes, and the
+    /// start of the duration's.
+    common: [KeyValue; 2],
+    route: Option<String>,
+    version: &'static str,
+    finished: bool,
+    /// Set when the handler panicked while polled: the runtime catches the panic and drops
+    /// the future later, no longer unwinding.
+    panicked: AtomicBool,
+}
+
+impl HttpCall {
+    fn start(
+        shared: &Shared,
+        cx: Context,
+        method: &'static str,
+        scheme: &'static str,
+        route: Option<String>,
+        version: &'static str,
+    ) -> Self {
         let common = [
             KeyValue::new("http.request.method", method),
             KeyValue::new("url.scheme", scheme),
@@ -369,52 +496,22 @@ impl Recording {
         instruments.active.add(1, &common);
         Self {
             instruments,
-            shared,
             cx,
             started: Instant::now(),
             common,
             route,
             version,
             finished: false,
-            panicked: Cell::new(false),
+            panicked: AtomicBool::new(false),
         }
     }
 
-    /// Records the response (or the handler's error) and ends the span.
-    fn finish<R, E>(mut self, result: &mut Result<Response<R>, E>) {
+    /// Ends the span and records the metrics: `error_type` set for failures.
+    fn end(mut self, status_code: Option<i64>, error_type: Option<Cow<'static, str>>) {
         self.finished = true;
-        let span = self.cx.span();
-        let error_type = match result {
-            Ok(response) => {
-                let status = response.status();
-                span.set_attribute(KeyValue::new(
-                    "http.response.status_code",
-                    i64::from(status.as_u16()),
-                ));
-                if let Some(captured) = &self.shared.response_headers {
-                    let mut headers = Vec::new();
-                    captured.record(response.headers(), &mut headers);
-                    span.set_attributes(headers);
-                }
-                if self.shared.trace_response
-                    && let Some(value) = trace_response(&self.cx)
-                {
-                    response.headers_mut().insert("traceresponse", value);
-                }
-                status
-                    .is_server_error()
-                    .then(|| Cow::Owned(status.as_u16().to_string()))
-            }
-            Err(_) => Some(Cow::Borrowed(std::any::type_name::<E>())),
-        };
-        let status_code = result
-            .as_ref()
-            .ok()
-            .map(|response| i64::from(response.status().as_u16()));
         self.record(status_code, error_type);
     }
 
-    /// Ends the span and records the metrics: `error_type` set for failures.
     fn record(&self, status_code: Option<i64>, error_type: Option<Cow<'static, str>>) {
         let span = self.cx.span();
         let mut attributes = Vec::with_capacity(6);
@@ -424,7 +521,9 @@ impl Recording {
             attributes.push(KeyValue::new("http.route", route.clone()));
         }
         if let Some(code) = status_code {
-            attributes.push(KeyValue::new("http.response.status_code", code));
+            let code = KeyValue::new("http.response.status_code", code);
+            span.set_attribute(code.clone());
+            attributes.push(code);
         }
         if let Some(error_type) = error_type {
             span.set_attribute(KeyValue::new("error.type", error_type.clone()));
@@ -439,14 +538,14 @@ impl Recording {
     }
 }
 
-impl Drop for Recording {
+impl Drop for HttpCall {
     /// Dropped before its response: the handler panicked (the panic hook already recorded
     /// it on the span), or the connection went away and the future was cancelled.
     fn drop(&mut self) {
         if self.finished {
             return;
         }
-        if self.panicked.get() || std::thread::panicking() {
+        if self.panicked.load(Ordering::Relaxed) || std::thread::panicking() {
             self.record(None, Some(Cow::Borrowed("panic")));
         } else {
             self.cx
@@ -462,6 +561,14 @@ impl Shared {
         self.tracer.get(crate::trace::installed::generation(), || {
             Arc::new(global::tracer_provider().tracer_with_scope(scope()))
         })
+    }
+
+    fn rpc_duration(&self) -> Histogram<f64> {
+        self.rpc_duration
+            .get(crate::metrics::backend::generation(), || {
+                let meter = global::meter_provider().meter_with_scope(scope());
+                grpc::duration_histogram(&meter, grpc::Side::Server)
+            })
     }
 
     fn instruments(&self) -> Instruments {
