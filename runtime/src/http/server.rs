@@ -4,13 +4,13 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use http::{HeaderValue, Request, Response, Version};
-use opentelemetry::metrics::{Histogram, UpDownCounter};
+use http::{HeaderName, HeaderValue, Request, Response, Version};
+use opentelemetry::metrics::{BoundUpDownCounter, Histogram, UpDownCounter};
 use opentelemetry::trace::{
     SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
@@ -21,6 +21,7 @@ use tower_service::Service;
 use crate::grpc;
 
 use super::body::ResponseBody;
+use super::bound::BoundHistograms;
 use super::captured::{CapturedHeaders, Side};
 use super::excluded::{self, ExcludedUrls};
 use super::headers::HeaderExtractor;
@@ -73,15 +74,44 @@ struct Shared {
     record_query: bool,
     request_headers: Option<CapturedHeaders>,
     response_headers: Option<CapturedHeaders>,
-    instruments: super::PerGeneration<Instruments>,
+    instruments: super::PerGeneration<Arc<Instruments>>,
     rpc_duration: super::PerGeneration<Histogram<f64>>,
     tracer: super::PerGeneration<Arc<global::BoxedTracer>>,
 }
 
-#[derive(Debug, Clone)]
+/// What names the attribute set of a response's `http.server.request.duration`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DurationKey {
+    method: usize,
+    https: bool,
+    version: &'static str,
+    route: Option<Arc<str>>,
+    status: u16,
+}
+
+#[derive(Debug)]
 struct Instruments {
-    duration: Histogram<f64>,
+    /// Bound per response attribute set.
+    duration: BoundHistograms<DurationKey>,
+    /// For requests that ended without a response (errors, panics, cancellations).
+    duration_unbound: Histogram<f64>,
     active: UpDownCounter<i64>,
+    /// `active` bound to each (method, scheme) on first use: the in-flight counter's
+    /// attribute sets are few and known, so a request skips the SDK's attribute lookup.
+    active_bound: [[OnceLock<BoundUpDownCounter<i64>>; 2]; super::METHODS.len()],
+}
+
+impl Instruments {
+    fn active(
+        &self,
+        method: usize,
+        https: bool,
+        attributes: &[KeyValue],
+    ) -> BoundUpDownCounter<i64> {
+        self.active_bound[method][usize::from(https)]
+            .get_or_init(|| self.active.bind(attributes))
+            .clone()
+    }
 }
 
 fn scope() -> InstrumentationScope {
@@ -226,17 +256,13 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let shared = &self.shared;
         let host = host(&request);
-        if !shared.excluded.is_empty()
-            && shared
-                .excluded
-                .excludes(&full_url(&request, host.as_deref()))
-        {
+        if !shared.excluded.is_empty() && shared.excluded.excludes(&full_url(&request, host)) {
             return ResponseFuture {
                 inner: self.inner.call(request),
                 recording: None,
             };
         }
-        let recording = Recording::start(shared.clone(), &request, host.as_deref());
+        let recording = Recording::start(shared.clone(), &request, host);
         let inner = {
             let _current = recording.context().clone().attach();
             self.inner.call(request)
@@ -353,21 +379,20 @@ impl Recording {
             propagator.extract(&HeaderExtractor(request.headers()))
         });
         let tracer = shared.tracer();
+        // One clock read for the span's start and the duration's: the histogram records
+        // exactly the span's length, and a request pays two reads instead of four.
+        let started = SystemTime::now();
         let span = tracer
             .span_builder(name)
             .with_kind(SpanKind::Server)
+            .with_start_time(started)
             .with_attributes(attributes)
             .start_with_context(&*tracer, &parent);
         let cx = parent.with_span(span);
         let call = match grpc {
             Some((_, call)) => Call::Grpc(grpc::Pending::new(cx, Instant::now(), call)),
             None => Call::Http(HttpCall::start(
-                &shared,
-                cx,
-                method(request),
-                scheme(request),
-                route,
-                version,
+                &shared, cx, started, request, route, version,
             )),
         };
         Self { shared, call }
@@ -410,7 +435,7 @@ impl Recording {
         if self.shared.trace_response
             && let Some(value) = trace_response(cx)
         {
-            response.headers_mut().insert("traceresponse", value);
+            response.headers_mut().insert(TRACE_RESPONSE, value);
         }
         Ok(match self.call {
             Call::Http(call) => {
@@ -418,7 +443,7 @@ impl Recording {
                 let error_type = status
                     .is_server_error()
                     .then(|| Cow::Owned(status.as_u16().to_string()));
-                call.end(Some(i64::from(status.as_u16())), error_type);
+                call.end(Some(status.as_u16()), error_type);
                 response.map(ResponseBody::plain)
             }
             Call::Grpc(pending) => pending.respond(response),
@@ -430,11 +455,17 @@ impl Recording {
 fn http_attributes<B>(
     shared: &Shared,
     request: &Request<B>,
-) -> (Cow<'static, str>, Vec<KeyValue>, Option<String>) {
+) -> (Cow<'static, str>, Vec<KeyValue>, Option<Arc<str>>) {
     let method = method(request);
     let route = route(request);
     let name: Cow<'static, str> = match &route {
-        Some(route) => format!("{method} {route}").into(),
+        Some(route) => {
+            let mut name = String::with_capacity(method.len() + 1 + route.len());
+            name.push_str(method);
+            name.push(' ');
+            name.push_str(route);
+            name.into()
+        }
         None if method == "_OTHER" => "HTTP".into(),
         None => method.into(),
     };
@@ -465,14 +496,20 @@ fn http_attributes<B>(
 #[derive(Debug)]
 struct HttpCall {
     /// Fetched once per request: the in-flight decrement goes where the increment went.
-    instruments: Instruments,
+    instruments: Arc<Instruments>,
+    active: BoundUpDownCounter<i64>,
     cx: Context,
-    started: Instant,
+    /// The span's start time.
+    started: SystemTime,
     /// `http.request.method`, `url.scheme`: the in-flight counter's attributes, and the
     /// start of the duration's.
     common: [KeyValue; 2],
-    route: Option<String>,
+    route: Option<Arc<str>>,
     version: &'static str,
+    /// The index of the method in `METHODS`, and the scheme: with the route, version and
+    /// status, the duration's attribute set.
+    method: usize,
+    https: bool,
     finished: bool,
     /// Set when the handler panicked while polled: the runtime catches the panic and drops
     /// the future later, no longer unwinding.
@@ -480,61 +517,94 @@ struct HttpCall {
 }
 
 impl HttpCall {
-    fn start(
+    fn start<B>(
         shared: &Shared,
         cx: Context,
-        method: &'static str,
-        scheme: &'static str,
-        route: Option<String>,
+        started: SystemTime,
+        request: &Request<B>,
+        route: Option<Arc<str>>,
         version: &'static str,
     ) -> Self {
+        let method = super::method_index(request.method());
+        let https = scheme(request) == "https";
         let common = [
-            KeyValue::new("http.request.method", method),
-            KeyValue::new("url.scheme", scheme),
+            KeyValue::new("http.request.method", super::METHODS[method]),
+            KeyValue::new("url.scheme", if https { "https" } else { "http" }),
         ];
         let instruments = shared.instruments();
-        instruments.active.add(1, &common);
+        let active = instruments.active(method, https, &common);
+        active.add(1);
         Self {
             instruments,
+            active,
             cx,
-            started: Instant::now(),
+            started,
             common,
             route,
             version,
+            method,
+            https,
             finished: false,
             panicked: AtomicBool::new(false),
         }
     }
 
     /// Ends the span and records the metrics: `error_type` set for failures.
-    fn end(mut self, status_code: Option<i64>, error_type: Option<Cow<'static, str>>) {
+    fn end(mut self, status_code: Option<u16>, error_type: Option<Cow<'static, str>>) {
         self.finished = true;
         self.record(status_code, error_type);
     }
 
-    fn record(&self, status_code: Option<i64>, error_type: Option<Cow<'static, str>>) {
+    /// `error_type` is the status code for a response, the error's type or `panic` without
+    /// one.
+    fn record(&self, status_code: Option<u16>, error_type: Option<Cow<'static, str>>) {
+        let ended = SystemTime::now();
+        let elapsed = ended
+            .duration_since(self.started)
+            .unwrap_or_default()
+            .as_secs_f64();
         let span = self.cx.span();
-        let mut attributes = Vec::with_capacity(6);
-        attributes.extend_from_slice(&self.common);
-        attributes.push(KeyValue::new("network.protocol.version", self.version));
-        if let Some(route) = &self.route {
-            attributes.push(KeyValue::new("http.route", route.clone()));
-        }
         if let Some(code) = status_code {
-            let code = KeyValue::new("http.response.status_code", code);
-            span.set_attribute(code.clone());
-            attributes.push(code);
+            span.set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
         }
-        if let Some(error_type) = error_type {
+        if let Some(error_type) = &error_type {
             span.set_attribute(KeyValue::new("error.type", error_type.clone()));
             span.set_status(Status::error(""));
-            attributes.push(KeyValue::new("error.type", error_type));
         }
-        self.instruments
-            .duration
-            .record(self.started.elapsed().as_secs_f64(), &attributes);
-        self.instruments.active.add(-1, &self.common);
-        span.end();
+        let attributes = || {
+            let mut attributes = Vec::with_capacity(6);
+            attributes.extend_from_slice(&self.common);
+            attributes.push(KeyValue::new("network.protocol.version", self.version));
+            if let Some(route) = &self.route {
+                attributes.push(KeyValue::new("http.route", route.clone()));
+            }
+            if let Some(code) = status_code {
+                attributes.push(KeyValue::new("http.response.status_code", i64::from(code)));
+            }
+            if let Some(error_type) = &error_type {
+                attributes.push(KeyValue::new("error.type", error_type.clone()));
+            }
+            attributes
+        };
+        match status_code {
+            // A response's error type is its status: the key names the whole set.
+            Some(status) => {
+                let key = DurationKey {
+                    method: self.method,
+                    https: self.https,
+                    version: self.version,
+                    route: self.route.clone(),
+                    status,
+                };
+                self.instruments.duration.record(elapsed, key, attributes);
+            }
+            None => self
+                .instruments
+                .duration_unbound
+                .record(elapsed, &attributes()),
+        }
+        self.active.add(-1);
+        span.end_with_timestamp(ended);
     }
 }
 
@@ -571,23 +641,26 @@ impl Shared {
             })
     }
 
-    fn instruments(&self) -> Instruments {
+    fn instruments(&self) -> Arc<Instruments> {
         self.instruments
             .get(crate::metrics::backend::generation(), || {
                 let meter = global::meter_provider().meter_with_scope(scope());
-                Instruments {
-                    duration: meter
-                        .f64_histogram("http.server.request.duration")
-                        .with_unit("s")
-                        .with_description("Duration of HTTP server requests.")
-                        .with_boundaries(super::DURATION_BUCKETS.to_vec())
-                        .build(),
+                let duration = meter
+                    .f64_histogram("http.server.request.duration")
+                    .with_unit("s")
+                    .with_description("Duration of HTTP server requests.")
+                    .with_boundaries(super::DURATION_BUCKETS.to_vec())
+                    .build();
+                Arc::new(Instruments {
+                    duration: BoundHistograms::new(duration.clone()),
+                    duration_unbound: duration,
                     active: meter
                         .i64_up_down_counter("http.server.active_requests")
                         .with_unit("{request}")
                         .with_description("Number of active HTTP server requests.")
                         .build(),
-                }
+                    active_bound: Default::default(),
+                })
             })
     }
 }
@@ -597,10 +670,10 @@ fn method<B>(request: &Request<B>) -> &'static str {
 }
 
 /// The route template: axum's `MatchedPath` when the `axum` feature is on.
-fn route<B>(request: &Request<B>) -> Option<String> {
+fn route<B>(request: &Request<B>) -> Option<Arc<str>> {
     #[cfg(feature = "axum")]
     if let Some(path) = request.extensions().get::<axum::extract::MatchedPath>() {
-        return Some(path.as_str().to_owned());
+        return Some(path.as_str().into());
     }
     let _ = request;
     None
@@ -631,10 +704,9 @@ fn header_text<B>(request: &Request<B>, name: http::header::HeaderName) -> Optio
 }
 
 /// The `Host` header, or the authority of an absolute request URI (HTTP/2).
-fn host<B>(request: &Request<B>) -> Option<String> {
+fn host<B>(request: &Request<B>) -> Option<&str> {
     header_text(request, http::header::HOST)
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()))
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
 }
 
 /// `scheme://host/path?query`, or the path and query when the host is not known.
@@ -661,10 +733,8 @@ fn split_host(host: &str) -> (&str, Option<u16>) {
 /// The client: the first `X-Forwarded-For` entry, else the peer address axum's
 /// `ConnectInfo` recorded.
 fn client_address<B>(request: &Request<B>) -> Option<String> {
-    if let Some(forwarded) = header_text(
-        request,
-        http::header::HeaderName::from_static("x-forwarded-for"),
-    ) && let Some(first) = forwarded.split(',').next()
+    if let Some(forwarded) = header_text(request, X_FORWARDED_FOR)
+        && let Some(first) = forwarded.split(',').next()
         && !first.trim().is_empty()
     {
         return Some(first.trim().to_owned());
@@ -679,20 +749,33 @@ fn client_address<B>(request: &Request<B>) -> Option<String> {
     None
 }
 
-/// `traceresponse: 00-{trace id}-{span id}-{flags}` for the server span.
+// Header names made once, at compile time: `HeaderName::from_static` at run time parses.
+const TRACE_RESPONSE: HeaderName = HeaderName::from_static("traceresponse");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// `traceresponse: 00-{trace id}-{span id}-{flags}` for the server span, written without the
+/// formatting machinery: it is on every response.
 fn trace_response(cx: &Context) -> Option<HeaderValue> {
     let span = cx.span();
     let context = span.span_context();
     if !context.is_valid() {
         return None;
     }
-    HeaderValue::from_str(&format!(
-        "00-{}-{}-{:02x}",
-        context.trace_id(),
-        context.span_id(),
-        context.trace_flags().to_u8()
-    ))
-    .ok()
+    let mut text = [b'-'; 55];
+    text[..2].copy_from_slice(b"00");
+    write_hex(&mut text[3..35], &context.trace_id().to_bytes());
+    write_hex(&mut text[36..52], &context.span_id().to_bytes());
+    write_hex(&mut text[53..55], &[context.trace_flags().to_u8()]);
+    HeaderValue::from_bytes(&text).ok()
+}
+
+/// Lower-case hex of `bytes` into `out`, two digits a byte.
+fn write_hex(out: &mut [u8], bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
 }
 
 #[cfg(test)]
@@ -705,6 +788,24 @@ mod tests {
         assert_eq!(split_host("shop"), ("shop", None));
         assert_eq!(split_host("[::1]:9464"), ("::1", Some(9464)));
         assert_eq!(split_host("::1"), ("::1", None));
+    }
+
+    #[test]
+    fn trace_responses_are_w3c_trace_context() {
+        use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+        let context = SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("a trace id"),
+            SpanId::from_hex("00f067aa0ba902b7").expect("a span id"),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        );
+        let cx = Context::new().with_remote_span_context(context);
+        assert_eq!(
+            trace_response(&cx).expect("a header"),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+        assert!(trace_response(&Context::new()).is_none());
     }
 
     #[test]

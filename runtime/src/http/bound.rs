@@ -1,0 +1,57 @@
+//! A histogram bound once per attribute set, for the few sets a layer records again and
+//! again (route × method × status): a request then skips the SDK's lookup of its attributes,
+//! which hashes and compares every key and value.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::RwLock;
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{BoundHistogram, Histogram};
+
+/// At most this many bound sets per histogram; past it, values are recorded unbound (the
+/// SDK's own cardinality limit still applies).
+const MOST_BOUND: usize = 1024;
+
+#[derive(Debug)]
+pub(crate) struct BoundHistograms<K> {
+    histogram: Histogram<f64>,
+    bound: RwLock<HashMap<K, BoundHistogram<f64>>>,
+}
+
+impl<K: Hash + Eq> BoundHistograms<K> {
+    pub(crate) fn new(histogram: Histogram<f64>) -> Self {
+        Self {
+            histogram,
+            bound: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Records `value` for the attribute set `key` names; `attributes` makes the set the
+    /// first time `key` is seen.
+    pub(crate) fn record(&self, value: f64, key: K, attributes: impl FnOnce() -> Vec<KeyValue>) {
+        {
+            let bound = self
+                .bound
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(histogram) = bound.get(&key) {
+                histogram.record(value);
+                return;
+            }
+            if bound.len() >= MOST_BOUND {
+                drop(bound);
+                self.histogram.record(value, &attributes());
+                return;
+            }
+        }
+        let mut bound = self
+            .bound
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        bound
+            .entry(key)
+            .or_insert_with(|| self.histogram.bind(&attributes()))
+            .record(value);
+    }
+}
