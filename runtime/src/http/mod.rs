@@ -11,6 +11,7 @@ mod captured;
 mod client;
 mod excluded;
 mod headers;
+mod routes;
 mod server;
 
 #[cfg(feature = "reqwest")]
@@ -41,6 +42,7 @@ fn method_index(method: &http::Method) -> usize {
 }
 
 /// The method as the semantic conventions name it: one of the known methods, or `_OTHER`.
+#[cfg(any(feature = "reqwest", test))]
 fn method_name(method: &http::Method) -> &'static str {
     METHODS[method_index(method)]
 }
@@ -78,5 +80,17 @@ impl<T: Clone> PerGeneration<T> {
         self.made
             .store(Some(std::sync::Arc::new((generation, value.clone()))));
         value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unknown_methods_are_other() {
+        assert_eq!(
+            super::method_name(&http::Method::from_bytes(b"PURGE").expect("a method")),
+            "_OTHER"
+        );
+        assert_eq!(super::method_name(&http::Method::GET), "GET");
     }
 }

@@ -14,7 +14,7 @@ use opentelemetry::metrics::{BoundUpDownCounter, Histogram, UpDownCounter};
 use opentelemetry::trace::{
     SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
-use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
+use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, global};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -85,7 +85,7 @@ struct DurationKey {
     method: usize,
     https: bool,
     version: &'static str,
-    route: Option<Arc<str>>,
+    route: Option<StringValue>,
     status: u16,
 }
 
@@ -455,19 +455,16 @@ impl Recording {
 fn http_attributes<B>(
     shared: &Shared,
     request: &Request<B>,
-) -> (Cow<'static, str>, Vec<KeyValue>, Option<Arc<str>>) {
-    let method = method(request);
-    let route = route(request);
-    let name: Cow<'static, str> = match &route {
-        Some(route) => {
-            let mut name = String::with_capacity(method.len() + 1 + route.len());
-            name.push_str(method);
-            name.push(' ');
-            name.push_str(route);
-            name.into()
+) -> (Cow<'static, str>, Vec<KeyValue>, Option<StringValue>) {
+    let method_index = super::method_index(request.method());
+    let method = super::METHODS[method_index];
+    let (route, name) = match route(request) {
+        Some(template) => {
+            let (route, name) = super::routes::route_and_name(method_index, template);
+            (Some(route), name)
         }
-        None if method == "_OTHER" => "HTTP".into(),
-        None => method.into(),
+        None if method == "_OTHER" => (None, "HTTP".into()),
+        None => (None, method.into()),
     };
     let mut attributes = Vec::with_capacity(12);
     attributes.extend([
@@ -504,7 +501,7 @@ struct HttpCall {
     /// `http.request.method`, `url.scheme`: the in-flight counter's attributes, and the
     /// start of the duration's.
     common: [KeyValue; 2],
-    route: Option<Arc<str>>,
+    route: Option<StringValue>,
     version: &'static str,
     /// The index of the method in `METHODS`, and the scheme: with the route, version and
     /// status, the duration's attribute set.
@@ -522,7 +519,7 @@ impl HttpCall {
         cx: Context,
         started: SystemTime,
         request: &Request<B>,
-        route: Option<Arc<str>>,
+        route: Option<StringValue>,
         version: &'static str,
     ) -> Self {
         let method = super::method_index(request.method());
@@ -665,15 +662,11 @@ impl Shared {
     }
 }
 
-fn method<B>(request: &Request<B>) -> &'static str {
-    super::method_name(request.method())
-}
-
 /// The route template: axum's `MatchedPath` when the `axum` feature is on.
-fn route<B>(request: &Request<B>) -> Option<Arc<str>> {
+fn route<B>(request: &Request<B>) -> Option<&str> {
     #[cfg(feature = "axum")]
     if let Some(path) = request.extensions().get::<axum::extract::MatchedPath>() {
-        return Some(path.as_str().into());
+        return Some(path.as_str());
     }
     let _ = request;
     None
@@ -806,16 +799,5 @@ mod tests {
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         );
         assert!(trace_response(&Context::new()).is_none());
-    }
-
-    #[test]
-    fn unknown_methods_are_other() {
-        let request = Request::builder()
-            .method("PURGE")
-            .body(())
-            .expect("request");
-        assert_eq!(method(&request), "_OTHER");
-        let request = Request::builder().method("GET").body(()).expect("request");
-        assert_eq!(method(&request), "GET");
     }
 }
