@@ -11,6 +11,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::diagnostics::warn_once;
+use crate::exporter::PrometheusEndpoint;
 
 /// The installed providers, until they are shut down.
 #[derive(Debug)]
@@ -18,6 +19,8 @@ pub(crate) struct Pipelines {
     pub(crate) tracer: Option<SdkTracerProvider>,
     pub(crate) meter: Option<SdkMeterProvider>,
     pub(crate) logger: Option<SdkLoggerProvider>,
+    /// Stopped after the providers: a scrape during the flush still answers.
+    pub(crate) prometheus: Option<PrometheusEndpoint>,
     pub(crate) timeout: Duration,
 }
 
@@ -59,6 +62,7 @@ fn shut_down(pipelines: Pipelines) {
         tracer,
         meter,
         logger,
+        prometheus,
         timeout,
     } = pipelines;
     let deadline = Instant::now() + timeout;
@@ -112,6 +116,9 @@ fn shut_down(pipelines: Pipelines) {
                 break;
             }
         }
+    }
+    if let Some(endpoint) = prometheus {
+        endpoint.stop(deadline.saturating_duration_since(Instant::now()));
     }
 }
 

@@ -26,11 +26,19 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
     let service_name = resource
         .get(&opentelemetry::Key::from_static_str("service.name"))
         .map(|name| name.to_string());
+    let service_version = resource
+        .get(&opentelemetry::Key::from_static_str("service.version"))
+        .map(|version| version.to_string())
+        .unwrap_or_default();
     let trace_pipeline = trace::provider::pipeline(&settings, resource.clone(), extensions.traces);
     let tracer = trace_pipeline
         .as_ref()
         .map(|pipeline| pipeline.provider.clone());
-    let meter = metrics::provider::provider(&settings, resource.clone(), extensions.metrics);
+    let (meter, prometheus) =
+        match metrics::provider::pipeline(&settings, resource.clone(), extensions.metrics) {
+            Some(pipeline) => (Some(pipeline.provider), pipeline.prometheus),
+            None => (None, None),
+        };
     let logger = logs::provider::provider(&settings, resource, extensions.logs);
 
     if let Some(pipeline) = trace_pipeline {
@@ -41,6 +49,12 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
         if let Some(service) = &service_name {
             metrics::set_service_name(service);
         }
+        metrics::build_info::register(
+            meter,
+            &config.build_info,
+            &service_version,
+            service_name.as_deref().unwrap_or_default(),
+        );
         metrics::backend::install(meter.clone());
     }
     install_propagators(&settings.propagators.value);
@@ -51,6 +65,7 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
         tracer,
         meter,
         logger,
+        prometheus,
         timeout: settings.shutdown_timeout.value,
     });
     if settings.flush_on_signal.value {

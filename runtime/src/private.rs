@@ -129,3 +129,26 @@ pub fn attributes_if_enabled<const N: usize>(
 ) -> Option<[KeyValue; N]> {
     (crate::metrics::backend::generation() != 0).then(attributes)
 }
+
+/// `metrics = "prometheus"` in `#[otel::main]`: nothing when the `prometheus` feature is on,
+/// a compile error naming it when it is off.
+#[cfg(feature = "prometheus")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_feature_prometheus {
+    () => {};
+}
+
+/// `metrics = "prometheus"` in `#[otel::main]`: nothing when the `prometheus` feature is on,
+/// a compile error naming it when it is off.
+#[cfg(not(feature = "prometheus"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_feature_prometheus {
+    () => {
+        ::core::compile_error!(
+            "Prometheus needs the `prometheus` feature of otel: \
+             otel = { version = \"...\", features = [\"prometheus\"] }"
+        );
+    };
+}

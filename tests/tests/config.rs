@@ -93,7 +93,8 @@ fn every_invalid_value_warns_once_naming_the_variable_and_the_fallback() {
         &[
             ("OTEL_TRACES_EXPORTER", "none"),
             ("OTEL_METRICS_EXPORTER", "otlp,zipkin"),
-            ("OTEL_LOGS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "prometheus"),
+            ("OTEL_EXPORTER_PROMETHEUS_PORT", "ninety"),
             ("OTEL_SDK_DISABLED", "maybe"),
             ("OTEL_LOG_LEVEL", "loud"),
             ("OTEL_TRACES_SAMPLER", "sometimes"),
@@ -123,7 +124,7 @@ fn every_invalid_value_warns_once_naming_the_variable_and_the_fallback() {
     let expected = [
         r#"OTEL_SDK_DISABLED="maybe" is not true or false; using false (default)"#,
         r#"OTEL_LOG_LEVEL="loud" is not one of debug, info, warn, error, none; using info (default)"#,
-        r#"OTEL_METRICS_EXPORTER="otlp,zipkin" is not a comma-separated list of otlp, console, none; using otlp (default)"#,
+        r#"OTEL_METRICS_EXPORTER="otlp,zipkin" is not a comma-separated list of otlp, console, prometheus, none; using otlp (default)"#,
         r#"OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of grpc, http/protobuf, http/json; using http/protobuf (default)"#,
         r#"OTEL_EXPORTER_OTLP_INSECURE="yes" is not true or false; using false (default)"#,
         r#"OTEL_EXPORTER_OTLP_ENDPOINT="not a url" is not an http:// or https:// URL; using http://localhost:4318/v1/metrics (default)"#,
@@ -140,6 +141,8 @@ fn every_invalid_value_warns_once_naming_the_variable_and_the_fallback() {
         r#"OTEL_BLRP_MAX_QUEUE_SIZE="-3" is not a positive whole number; using 2048 (default)"#,
         r#"OTEL_METRIC_EXPORT_INTERVAL="0" is not a positive number of milliseconds; using 1h (from code)"#,
         r#"OTEL_RESOURCE_ATTRIBUTES="novalue" is not a list of key=value pairs; ignoring it"#,
+        r#"OTEL_LOGS_EXPORTER lists prometheus, which exports metrics only; logs are not sent there"#,
+        r#"OTEL_EXPORTER_PROMETHEUS_PORT="ninety" is not a port number; using 9464 (default)"#,
         r#"RUST_LOG="[[[" is not a valid filter directive such as "info,my_crate=debug"; using info (default)"#,
     ];
     for line in expected {

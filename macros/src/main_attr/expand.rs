@@ -12,7 +12,9 @@ pub(super) fn expand(args: &MainArgs, mut item: ItemFn) -> TokenStream {
     let krate = crate::args::crate_path(args.krate.as_ref());
     let config = config(args, &krate);
     let body = &item.body;
+    let features = required_features(args, &krate);
     let init = quote! {
+        #features
         let __otel_guard = #krate::__private::init(#config);
     };
     let has_runtime_attribute = item.attrs.iter().any(|attr| {
@@ -118,10 +120,58 @@ fn config(args: &MainArgs, krate: &TokenStream) -> TokenStream {
             calls.push(quote!(.#method(::core::time::Duration::new(#secs, #nanos))));
         }
     }
+    if let Some(address) = &args.prometheus {
+        let (host, port) = &address.value;
+        calls.push(quote_spanned!(address.span=> .prometheus(#host, #port)));
+    }
+    // The commit and branch, from the variables build systems and CI set at compile time.
+    calls.push(quote!(.build_env(
+        [
+            ::core::option_env!("OTEL_BUILD_COMMIT"),
+            ::core::option_env!("VERGEN_GIT_SHA"),
+            ::core::option_env!("GIT_COMMIT"),
+            ::core::option_env!("GITHUB_SHA"),
+        ],
+        [
+            ::core::option_env!("OTEL_BUILD_BRANCH"),
+            ::core::option_env!("VERGEN_GIT_BRANCH"),
+            ::core::option_env!("GIT_BRANCH"),
+            ::core::option_env!("GITHUB_REF_NAME"),
+        ],
+    )));
     if let Some(flag) = args.flush_on_signal {
         calls.push(quote!(.flush_on_signal(#flag)));
     }
     quote!(#private::Config::new() #(#calls)*)
+}
+
+/// For each key that needs a cargo feature of the runtime, a macro of the runtime that is
+/// empty when the feature is on and a compile error naming the feature when it is off,
+/// spanned on the key's value.
+fn required_features(args: &MainArgs, krate: &TokenStream) -> TokenStream {
+    let mut checks = Vec::new();
+    let prometheus_span = args
+        .metrics
+        .as_ref()
+        .filter(|list| list.value.contains(&"prometheus"))
+        .map(|list| list.span)
+        .or(args.prometheus.as_ref().map(|address| address.span));
+    if let Some(span) = prometheus_span {
+        let krate = respan(krate.clone(), span);
+        checks.push(quote_spanned!(span=> #krate::__require_feature_prometheus!();));
+    }
+    quote!(#(#checks)*)
+}
+
+/// `tokens` with every span set to `span`, so an error they cause points there.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 fn variant(spelling: &str, table: &[(&str, &str)], span: Span) -> Ident {

@@ -29,6 +29,7 @@ pub(super) const KEYS: &[&str] = &[
     "sample_ratio",
     "propagators",
     "export_interval",
+    "prometheus",
     "shutdown_timeout",
     "log_filter",
     "flush_on_signal",
@@ -36,13 +37,17 @@ pub(super) const KEYS: &[&str] = &[
 ];
 
 /// Keys of later releases: a clear "not yet" rather than "unknown".
-const NOT_YET: &[&str] = &["system_metrics", "profiler", "prometheus"];
+const NOT_YET: &[&str] = &["system_metrics", "profiler"];
 
 /// `(spelling, runtime variant)` tables of the closed value sets. They mirror the runtime's
 /// enums (`runtime/src/config/value.rs`), which this crate cannot depend on; the ui pass case
 /// `main_every_value.rs` expands every spelling, so a drift fails to compile.
-pub(super) const EXPORTERS: &[(&str, &str)] =
-    &[("otlp", "Otlp"), ("console", "Console"), ("none", "None")];
+pub(super) const EXPORTERS: &[(&str, &str)] = &[
+    ("otlp", "Otlp"),
+    ("console", "Console"),
+    ("prometheus", "Prometheus"),
+    ("none", "None"),
+];
 pub(super) const PROTOCOLS: &[(&str, &str)] = &[
     ("grpc", "Grpc"),
     ("http/protobuf", "HttpProtobuf"),
@@ -88,6 +93,8 @@ pub(super) struct MainArgs {
     pub(super) sample_ratio: Option<Spanned<f64>>,
     pub(super) propagators: Option<Spanned<Vec<&'static str>>>,
     pub(super) export_interval: Option<Spanned<Duration>>,
+    /// `prometheus = "host:port"`: where the Prometheus endpoint listens.
+    pub(super) prometheus: Option<Spanned<(String, u16)>>,
     pub(super) shutdown_timeout: Option<Spanned<Duration>>,
     pub(super) log_filter: Option<LitStr>,
     pub(super) flush_on_signal: Option<bool>,
@@ -155,6 +162,7 @@ impl MainArgs {
             "sample_ratio" => self.sample_ratio = Some(ratio(&arg)?),
             "propagators" => self.propagators = Some(list(&arg, "propagator", PROPAGATORS)?),
             "export_interval" => self.export_interval = Some(duration(&arg)?),
+            "prometheus" => self.prometheus = Some(listen_address(&arg)?),
             "shutdown_timeout" => self.shutdown_timeout = Some(duration(&arg)?),
             "log_filter" => self.log_filter = Some(string(&arg)?),
             "flush_on_signal" => self.flush_on_signal = Some(boolean(&arg)?),
@@ -291,6 +299,32 @@ fn duration(arg: &Arg) -> syn::Result<Spanned<Duration>> {
         value: parsed,
         span: lit.span(),
     })
+}
+
+/// `"host:port"`, `"0.0.0.0:9464"` or `"[::]:9464"`.
+fn listen_address(arg: &Arg) -> syn::Result<Spanned<(String, u16)>> {
+    let lit = string(arg)?;
+    let text = lit.value();
+    let parsed = text.trim().rsplit_once(':').and_then(|(host, port)| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = port.parse::<u16>().ok()?;
+        (!host.is_empty() && !host.contains(char::is_whitespace)).then(|| (host.to_owned(), port))
+    });
+    parsed
+        .map(|value| Spanned {
+            value,
+            span: lit.span(),
+        })
+        .ok_or_else(|| {
+            syn::Error::new(
+                lit.span(),
+                format!(
+                    "`{}` expects the address to listen on, as \"host:port\", such as \
+                     \"0.0.0.0:9464\" or \"localhost:9464\"",
+                    arg.key
+                ),
+            )
+        })
 }
 
 fn ratio(arg: &Arg) -> syn::Result<Spanned<f64>> {

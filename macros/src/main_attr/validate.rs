@@ -18,6 +18,15 @@ pub(super) fn check(args: &MainArgs, item: &ItemFn, errors: &mut Errors) {
             ),
         ));
     }
+    for list in [&args.traces, &args.logs].into_iter().flatten() {
+        if list.value.contains(&"prometheus") {
+            errors.push(syn::Error::new(
+                list.span,
+                "\"prometheus\" exports metrics only: list it in `metrics`, such as \
+                 `metrics = \"prometheus\"`",
+            ));
+        }
+    }
     let sig = &item.sig;
     if !sig.inputs.is_empty() {
         errors.error(

@@ -60,6 +60,8 @@ pub struct Config {
     pub(crate) sample_ratio: Option<f64>,
     pub(crate) propagators: Option<Vec<Propagator>>,
     pub(crate) export_interval: Option<Duration>,
+    pub(crate) prometheus: Option<(String, u16)>,
+    pub(crate) build_info: crate::metrics::build_info::BuildInfo,
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) log_filter: Option<String>,
     pub(crate) flush_on_signal: Option<bool>,
@@ -176,6 +178,64 @@ impl Config {
     pub fn export_interval(mut self, interval: Duration) -> Self {
         self.export_interval = Some(interval);
         self
+    }
+
+    /// Where the Prometheus endpoint listens when metrics go to [`Exporter::Prometheus`]
+    /// (default `localhost:9464`; `OTEL_EXPORTER_PROMETHEUS_HOST` and
+    /// `OTEL_EXPORTER_PROMETHEUS_PORT` win).
+    ///
+    /// ```no_run
+    /// let _guard = otel::Config::new()
+    ///     .metrics([otel::Exporter::Prometheus, otel::Exporter::Otlp])
+    ///     .prometheus("0.0.0.0", 9464)
+    ///     .init();
+    /// ```
+    pub fn prometheus(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.prometheus = Some((host.into(), port));
+        self
+    }
+
+    /// The commit the program was built from, for the `build_info` metric (empty when not
+    /// set). `#[otel::main]` takes it from the build environment: the first of
+    /// `OTEL_BUILD_COMMIT`, `VERGEN_GIT_SHA`, `GIT_COMMIT` and `GITHUB_SHA` set when the
+    /// crate was compiled.
+    ///
+    /// ```no_run
+    /// let _guard = otel::Config::new()
+    ///     .commit(option_env!("GIT_COMMIT").unwrap_or_default())
+    ///     .branch(option_env!("GIT_BRANCH").unwrap_or_default())
+    ///     .init();
+    /// ```
+    pub fn commit(mut self, commit: impl Into<String>) -> Self {
+        self.build_info.commit = commit.into();
+        self
+    }
+
+    /// The branch the program was built from, for the `build_info` metric. `#[otel::main]`
+    /// takes the first of `OTEL_BUILD_BRANCH`, `VERGEN_GIT_BRANCH`, `GIT_BRANCH` and
+    /// `GITHUB_REF_NAME` set at compile time.
+    pub fn branch(mut self, branch: impl Into<String>) -> Self {
+        self.build_info.branch = branch.into();
+        self
+    }
+
+    /// The first commit and branch set among what the build environment offered.
+    #[doc(hidden)]
+    pub fn build_env<const C: usize, const B: usize>(
+        self,
+        commits: [Option<&str>; C],
+        branches: [Option<&str>; B],
+    ) -> Self {
+        let first = |values: &[Option<&str>]| {
+            values
+                .iter()
+                .flatten()
+                .map(|value| value.trim())
+                .find(|value| !value.is_empty())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        self.commit(first(&commits)).branch(first(&branches))
     }
 
     /// The longest the final flush may take when the program exits (default 5 s). All

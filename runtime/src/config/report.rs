@@ -58,6 +58,10 @@ impl Settings {
             "metrics.export_interval",
             &self.export_interval.as_ref().map(human),
         );
+        if self.metrics.uses(super::Exporter::Prometheus) {
+            line(&mut out, "metrics.prometheus.host", &self.prometheus_host);
+            line(&mut out, "metrics.prometheus.port", &self.prometheus_port);
+        }
         line(
             &mut out,
             "shutdown_timeout",

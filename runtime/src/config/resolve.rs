@@ -90,6 +90,9 @@ pub(crate) struct Settings {
     pub(crate) span_batch: BatchSettings,
     pub(crate) log_batch: BatchSettings,
     pub(crate) export_interval: Resolved<Duration>,
+    /// Where the Prometheus endpoint listens, `host:port`.
+    pub(crate) prometheus_host: Resolved<String>,
+    pub(crate) prometheus_port: Resolved<u16>,
     pub(crate) shutdown_timeout: Resolved<Duration>,
     pub(crate) log_filter: Resolved<String>,
     pub(crate) flush_on_signal: Resolved<bool>,
@@ -111,6 +114,14 @@ impl Signal {
             Signal::Traces => "TRACES",
             Signal::Metrics => "METRICS",
             Signal::Logs => "LOGS",
+        }
+    }
+
+    fn lower(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+            Signal::Logs => "logs",
         }
     }
 
@@ -219,6 +230,24 @@ impl Settings {
         ));
 
         let log_filter = resolve_log_filter(env, config);
+        let (code_host, code_port) = match &config.prometheus {
+            Some((host, port)) => (Some(host.clone()), Some(*port)),
+            None => (None, None),
+        };
+        let prometheus_host = env.resolve(
+            &["OTEL_EXPORTER_PROMETHEUS_HOST"],
+            |text| Some(text.to_owned()),
+            "a host name or address",
+            code_host,
+            "localhost".to_owned(),
+        );
+        let prometheus_port = env.resolve(
+            &["OTEL_EXPORTER_PROMETHEUS_PORT"],
+            |text| text.parse::<u16>().ok(),
+            "a port number",
+            code_port,
+            9464,
+        );
 
         Settings {
             disabled,
@@ -232,6 +261,8 @@ impl Settings {
             span_batch,
             log_batch,
             export_interval,
+            prometheus_host,
+            prometheus_port,
             shutdown_timeout: code_or_default(config.shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT),
             log_filter,
             flush_on_signal: code_or_default(config.flush_on_signal, false),
@@ -264,13 +295,26 @@ fn resolve_signal(
     code_exporters: &Option<Vec<Exporter>>,
 ) -> SignalSettings {
     let exporter_var = format!("OTEL_{}_EXPORTER", signal.upper());
-    let exporters = unlist(env.resolve(
+    let mut exporters = unlist(env.resolve(
         &[exporter_var.as_str()],
         |text| env::parse_list(text, Exporter::from_spelling).map(List),
         &list_of(Exporter::SPELLINGS),
         code_exporters.clone().map(List),
         List(vec![Exporter::Otlp]),
     ));
+    if !matches!(signal, Signal::Metrics) && exporters.value.contains(&Exporter::Prometheus) {
+        env.warn(format!(
+            "{} lists prometheus, which exports metrics only; {} are not sent there",
+            match &exporters.source {
+                Source::Env(name) => name.clone(),
+                _ => format!("the code's {} exporters", signal.lower()),
+            },
+            signal.lower(),
+        ));
+        exporters
+            .value
+            .retain(|exporter| *exporter != Exporter::Prometheus);
+    }
 
     let [signal_var, generic_var] = signal.otlp_vars("PROTOCOL");
     let protocol = env.resolve(
@@ -698,7 +742,7 @@ mod tests {
              parentbased_traceidratio; using always_on (from code)",
             "OTEL_TRACES_SAMPLER_ARG=\"2\" is not a number from 0 to 1; using 1 (default)",
             "OTEL_METRICS_EXPORTER=\"otlp,zipkin\" is not a comma-separated list of otlp, \
-             console, none; using otlp (default)",
+             console, prometheus, none; using otlp (default)",
             "OTEL_EXPORTER_OTLP_PROTOCOL=\"carrier-pigeon\" is not one of grpc, http/protobuf, \
              http/json; using http/protobuf (default)",
             "OTEL_EXPORTER_OTLP_TIMEOUT=\"10s\" is not a positive number of milliseconds; using \

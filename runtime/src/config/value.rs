@@ -44,6 +44,9 @@ spelled_enum! {
         Otlp = "otlp",
         /// Human-readable output on stdout: span trees, metric summaries, log lines.
         Console = "console",
+        /// Metrics only: the Prometheus text exposition at `/metrics` (feature `prometheus`),
+        /// on `OTEL_EXPORTER_PROMETHEUS_HOST`:`OTEL_EXPORTER_PROMETHEUS_PORT`.
+        Prometheus = "prometheus",
         /// Nothing: the signal is turned off.
         None = "none",
     }

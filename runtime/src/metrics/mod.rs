@@ -3,6 +3,7 @@
 //! first use against the installed meter provider.
 
 pub(crate) mod backend;
+pub(crate) mod build_info;
 mod guard;
 pub(crate) mod provider;
 mod site;

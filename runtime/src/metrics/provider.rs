@@ -2,22 +2,30 @@
 //! added through [`Config`](crate::Config).
 
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 
 use crate::config::{Exporter, MetricStep, Settings};
 use crate::diagnostics::warn_once;
-use crate::exporter::{console::ConsoleMetricExporter, otlp};
+use crate::exporter::{PrometheusEndpoint, console::ConsoleMetricExporter, otlp};
+
+/// The meter provider, and the Prometheus endpoint serving it when asked for.
+#[derive(Debug)]
+pub(crate) struct MeterPipeline {
+    pub(crate) provider: SdkMeterProvider,
+    pub(crate) prometheus: Option<PrometheusEndpoint>,
+}
 
 /// Builds the meter provider, or `None` when metrics are off and nothing was added in code.
-pub(crate) fn provider(
+pub(crate) fn pipeline(
     settings: &Settings,
     resource: Resource,
     steps: Vec<MetricStep>,
-) -> Option<SdkMeterProvider> {
+) -> Option<MeterPipeline> {
     let signal = &settings.metrics;
     if !signal.is_enabled() && steps.is_empty() {
         return None;
     }
+    let mut prometheus = None;
     let interval = settings.export_interval.value;
     let mut builder = SdkMeterProvider::builder().with_resource(resource);
     if signal.uses(Exporter::Otlp) {
@@ -39,8 +47,59 @@ pub(crate) fn provider(
                 .build(),
         );
     }
+    if signal.uses(Exporter::Prometheus) {
+        let (with_reader, endpoint) = prometheus_reader(settings, builder);
+        builder = with_reader;
+        prometheus = endpoint;
+    }
     for step in steps {
         builder = step(builder);
     }
-    Some(builder.build())
+    Some(MeterPipeline {
+        provider: builder.build(),
+        prometheus,
+    })
+}
+
+/// Adds the Prometheus reader and starts its endpoint. A port already in use is one warning
+/// naming the address; the program runs on, and the other exporters work as before.
+#[cfg(feature = "prometheus")]
+fn prometheus_reader(
+    settings: &Settings,
+    builder: MeterProviderBuilder,
+) -> (MeterProviderBuilder, Option<PrometheusEndpoint>) {
+    let address = format!(
+        "{}:{}",
+        settings.prometheus_host.value, settings.prometheus_port.value
+    );
+    let (reader, registry) = match crate::exporter::prometheus::reader() {
+        Ok(made) => made,
+        Err(error) => {
+            warn_once(&format!("the Prometheus exporter is off: {error}"));
+            return (builder, None);
+        }
+    };
+    match PrometheusEndpoint::start(&address, registry) {
+        Ok(endpoint) => (builder.with_reader(reader), Some(endpoint)),
+        Err(error) => {
+            warn_once(&format!(
+                "the Prometheus endpoint is off: {error}; metrics are not served at \
+                 http://{address}/metrics (set OTEL_EXPORTER_PROMETHEUS_HOST and \
+                 OTEL_EXPORTER_PROMETHEUS_PORT to choose another address)"
+            ));
+            (builder, None)
+        }
+    }
+}
+
+#[cfg(not(feature = "prometheus"))]
+fn prometheus_reader(
+    _settings: &Settings,
+    builder: MeterProviderBuilder,
+) -> (MeterProviderBuilder, Option<PrometheusEndpoint>) {
+    warn_once(
+        "metrics are to go to prometheus, but otel was built without its `prometheus` \
+         feature; add it (otel = { features = [\"prometheus\"] }) to serve /metrics",
+    );
+    (builder, None)
 }

@@ -5,4 +5,5 @@
 
 pub mod collector;
 pub mod program;
+pub mod prometheus;
 pub mod received;

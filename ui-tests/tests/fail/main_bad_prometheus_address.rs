@@ -1,0 +1,2 @@
+#[otel::main(metrics = "prometheus", prometheus = "9464")]
+fn main() {}

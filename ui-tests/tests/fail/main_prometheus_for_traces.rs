@@ -1,0 +1,2 @@
+#[otel::main(traces = "otlp,prometheus")]
+fn main() {}
