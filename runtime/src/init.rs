@@ -55,6 +55,12 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
             &service_version,
             service_name.as_deref().unwrap_or_default(),
         );
+        if settings.system_metrics.value {
+            register_system_metrics(meter);
+        }
+        if settings.runtime_metrics.value {
+            want_runtime_metrics(meter);
+        }
         metrics::backend::install(meter.clone());
     }
     install_propagators(&settings.propagators.value);
@@ -72,6 +78,32 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
         signals::install();
     }
     ShutdownGuard::new()
+}
+
+#[cfg(feature = "system-metrics")]
+fn register_system_metrics(meter: &opentelemetry_sdk::metrics::SdkMeterProvider) {
+    metrics::system::register(meter);
+}
+
+#[cfg(not(feature = "system-metrics"))]
+fn register_system_metrics(_: &opentelemetry_sdk::metrics::SdkMeterProvider) {
+    warn_once(
+        "system metrics were asked for, but otel was built without its `system-metrics` \
+         feature; add it to record them",
+    );
+}
+
+#[cfg(feature = "runtime-metrics")]
+fn want_runtime_metrics(meter: &opentelemetry_sdk::metrics::SdkMeterProvider) {
+    metrics::tokio_runtime::want(meter.clone());
+}
+
+#[cfg(not(feature = "runtime-metrics"))]
+fn want_runtime_metrics(_: &opentelemetry_sdk::metrics::SdkMeterProvider) {
+    warn_once(
+        "runtime metrics were asked for, but otel was built without its `runtime-metrics` \
+         feature; add it to record them",
+    );
 }
 
 fn install_propagators(propagators: &[Propagator]) {

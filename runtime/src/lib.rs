@@ -88,6 +88,10 @@ pub mod propagation;
 mod resource;
 mod signals;
 mod subscriber;
+#[cfg(feature = "system-metrics")]
+pub use metrics::system as system_metrics;
+#[cfg(feature = "runtime-metrics")]
+pub use metrics::tokio_runtime as runtime_metrics;
 pub mod testing;
 mod trace;
 

@@ -130,6 +130,13 @@ pub fn attributes_if_enabled<const N: usize>(
     (crate::metrics::backend::generation() != 0).then(attributes)
 }
 
+/// `runtime_metrics = true`: called by `#[otel::main]` at the start of `main`'s async body,
+/// inside the runtime, to record that runtime's metrics.
+pub fn observe_runtime() {
+    #[cfg(feature = "runtime-metrics")]
+    crate::metrics::tokio_runtime::observe_current();
+}
+
 /// `metrics = "prometheus"` in `#[otel::main]`: nothing when the `prometheus` feature is on,
 /// a compile error naming it when it is off.
 #[cfg(feature = "prometheus")]
@@ -149,6 +156,52 @@ macro_rules! __require_feature_prometheus {
         ::core::compile_error!(
             "Prometheus needs the `prometheus` feature of otel: \
              otel = { version = \"...\", features = [\"prometheus\"] }"
+        );
+    };
+}
+
+/// `system_metrics = true` in `#[otel::main]`: a compile error when the `system-metrics`
+/// feature is off.
+#[cfg(feature = "system-metrics")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_feature_system_metrics {
+    () => {};
+}
+
+/// `system_metrics = true` in `#[otel::main]`: a compile error when the `system-metrics`
+/// feature is off.
+#[cfg(not(feature = "system-metrics"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_feature_system_metrics {
+    () => {
+        ::core::compile_error!(
+            "system metrics need the `system-metrics` feature of otel: \
+             otel = { version = \"...\", features = [\"system-metrics\"] }"
+        );
+    };
+}
+
+/// `runtime_metrics = true` in `#[otel::main]`: a compile error when the `runtime-metrics`
+/// feature is off.
+#[cfg(feature = "runtime-metrics")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_feature_runtime_metrics {
+    () => {};
+}
+
+/// `runtime_metrics = true` in `#[otel::main]`: a compile error when the `runtime-metrics`
+/// feature is off.
+#[cfg(not(feature = "runtime-metrics"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_feature_runtime_metrics {
+    () => {
+        ::core::compile_error!(
+            "runtime metrics need the `runtime-metrics` feature of otel: \
+             otel = { version = \"...\", features = [\"runtime-metrics\"] }"
         );
     };
 }

@@ -420,3 +420,51 @@ fn one_trace_crosses_two_services_over_http_and_grpc() {
         assert!(output.contains(service), "{service}; {}", why());
     }
 }
+
+/// `system_metrics = true` and `runtime_metrics = true` (with `#[otel::main]` above
+/// `#[tokio::main]`, and on an async `main` otel runs itself): the process, system and
+/// runtime metrics reach the collector with the program's resource.
+#[test]
+fn system_and_runtime_metrics_reach_the_collector() {
+    for (flavour, expected) in [
+        (
+            "tokio-multi",
+            &[
+                "process.cpu.time",
+                "process.memory.usage",
+                "system.memory.usage",
+                "system.network.io",
+                "tokio.workers",
+                "tokio.tasks.alive",
+            ][..],
+        ),
+        (
+            "async-alone",
+            &["tokio.workers", "tokio.worker.busy_time"][..],
+        ),
+    ] {
+        let binary = PROGRAMS
+            .iter()
+            .find(|(f, _)| *f == flavour)
+            .map(|(_, b)| *b)
+            .expect("program");
+        let collector = Collector::start();
+        let run = program::run_against(&collector, "grpc", binary, &[("OTEL_TEST_EXIT", "return")]);
+        assert_eq!(run.code, Some(0), "{run:#?}");
+        let output = collector.wait_for(Duration::from_secs(10), |out| {
+            expected
+                .iter()
+                .all(|name| out.contains(&format!("Name: {name}\n")))
+        });
+        for name in expected {
+            assert!(
+                output.contains(&format!("Name: {name}\n")),
+                "{flavour}: {name} missing; collector received:\n{output}"
+            );
+        }
+        assert!(
+            !output.contains("Name: process.cpu.time\n") || flavour == "tokio-multi",
+            "system metrics only where asked for"
+        );
+    }
+}

@@ -23,15 +23,25 @@ pub(super) fn expand(args: &MainArgs, mut item: ItemFn) -> TokenStream {
             .last()
             .is_some_and(|s| s.ident == "main" || s.ident == "test")
     });
+    // Runtime metrics are for the runtime the async body runs on: observed from inside it.
+    let observe_runtime = args
+        .runtime_metrics
+        .as_ref()
+        .filter(|flag| flag.value)
+        .map(|_| quote!(#krate::__private::observe_runtime();));
     let new_body = if item.sig.asyncness.is_some() && !has_runtime_attribute {
         item.sig.asyncness = None;
         quote! {{
             #init
-            #krate::__private::block_on(async move #body)
+            #krate::__private::block_on(async move {
+                #observe_runtime
+                #body
+            })
         }}
     } else {
         quote! {{
             #init
+            #observe_runtime
             #body
         }}
     };
@@ -120,6 +130,14 @@ fn config(args: &MainArgs, krate: &TokenStream) -> TokenStream {
             calls.push(quote!(.#method(::core::time::Duration::new(#secs, #nanos))));
         }
     }
+    if let Some(flag) = &args.system_metrics {
+        let value = flag.value;
+        calls.push(quote_spanned!(flag.span=> .system_metrics(#value)));
+    }
+    if let Some(flag) = &args.runtime_metrics {
+        let value = flag.value;
+        calls.push(quote_spanned!(flag.span=> .runtime_metrics(#value)));
+    }
     if let Some(address) = &args.prometheus {
         let (host, port) = &address.value;
         calls.push(quote_spanned!(address.span=> .prometheus(#host, #port)));
@@ -159,6 +177,14 @@ fn required_features(args: &MainArgs, krate: &TokenStream) -> TokenStream {
     if let Some(span) = prometheus_span {
         let krate = respan(krate.clone(), span);
         checks.push(quote_spanned!(span=> #krate::__require_feature_prometheus!();));
+    }
+    if let Some(flag) = args.system_metrics.as_ref().filter(|flag| flag.value) {
+        let krate = respan(krate.clone(), flag.span);
+        checks.push(quote_spanned!(flag.span=> #krate::__require_feature_system_metrics!();));
+    }
+    if let Some(flag) = args.runtime_metrics.as_ref().filter(|flag| flag.value) {
+        let krate = respan(krate.clone(), flag.span);
+        checks.push(quote_spanned!(flag.span=> #krate::__require_feature_runtime_metrics!();));
     }
     quote!(#(#checks)*)
 }

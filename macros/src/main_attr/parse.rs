@@ -30,6 +30,8 @@ pub(super) const KEYS: &[&str] = &[
     "propagators",
     "export_interval",
     "prometheus",
+    "system_metrics",
+    "runtime_metrics",
     "shutdown_timeout",
     "log_filter",
     "flush_on_signal",
@@ -37,7 +39,7 @@ pub(super) const KEYS: &[&str] = &[
 ];
 
 /// Keys of later releases: a clear "not yet" rather than "unknown".
-const NOT_YET: &[&str] = &["system_metrics", "profiler"];
+const NOT_YET: &[&str] = &["profiler"];
 
 /// `(spelling, runtime variant)` tables of the closed value sets. They mirror the runtime's
 /// enums (`runtime/src/config/value.rs`), which this crate cannot depend on; the ui pass case
@@ -95,6 +97,8 @@ pub(super) struct MainArgs {
     pub(super) export_interval: Option<Spanned<Duration>>,
     /// `prometheus = "host:port"`: where the Prometheus endpoint listens.
     pub(super) prometheus: Option<Spanned<(String, u16)>>,
+    pub(super) system_metrics: Option<Spanned<bool>>,
+    pub(super) runtime_metrics: Option<Spanned<bool>>,
     pub(super) shutdown_timeout: Option<Spanned<Duration>>,
     pub(super) log_filter: Option<LitStr>,
     pub(super) flush_on_signal: Option<bool>,
@@ -163,6 +167,8 @@ impl MainArgs {
             "propagators" => self.propagators = Some(list(&arg, "propagator", PROPAGATORS)?),
             "export_interval" => self.export_interval = Some(duration(&arg)?),
             "prometheus" => self.prometheus = Some(listen_address(&arg)?),
+            "system_metrics" => self.system_metrics = Some(spanned_boolean(&arg)?),
+            "runtime_metrics" => self.runtime_metrics = Some(spanned_boolean(&arg)?),
             "shutdown_timeout" => self.shutdown_timeout = Some(duration(&arg)?),
             "log_filter" => self.log_filter = Some(string(&arg)?),
             "flush_on_signal" => self.flush_on_signal = Some(boolean(&arg)?),
@@ -207,6 +213,15 @@ fn boolean(arg: &Arg) -> syn::Result<bool> {
         )),
         ArgValue::List(_) => Err(needs_value(arg, "true")),
     }
+}
+
+/// A boolean and where it was written (its value, or the key of a bare flag).
+fn spanned_boolean(arg: &Arg) -> syn::Result<Spanned<bool>> {
+    let span = match &arg.value {
+        ArgValue::Lit(lit) => lit.span(),
+        _ => arg.key.span(),
+    };
+    boolean(arg).map(|value| Spanned { value, span })
 }
 
 fn choice(

@@ -27,6 +27,17 @@ pub(super) fn check(args: &MainArgs, item: &ItemFn, errors: &mut Errors) {
             ));
         }
     }
+    if let Some(flag) = &args.runtime_metrics
+        && flag.value
+        && item.sig.asyncness.is_none()
+    {
+        errors.push(syn::Error::new(
+            flag.span,
+            "`runtime_metrics` records the tokio runtime `main` runs on, which this `main` \
+             does not start: put #[otel::main] above #[tokio::main], or make `main` async \
+             (otel then runs it on a tokio runtime)",
+        ));
+    }
     let sig = &item.sig;
     if !sig.inputs.is_empty() {
         errors.error(

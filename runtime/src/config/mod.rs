@@ -62,6 +62,8 @@ pub struct Config {
     pub(crate) export_interval: Option<Duration>,
     pub(crate) prometheus: Option<(String, u16)>,
     pub(crate) build_info: crate::metrics::build_info::BuildInfo,
+    pub(crate) system_metrics: Option<bool>,
+    pub(crate) runtime_metrics: Option<bool>,
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) log_filter: Option<String>,
     pub(crate) flush_on_signal: Option<bool>,
@@ -192,6 +194,21 @@ impl Config {
     /// ```
     pub fn prometheus(mut self, host: impl Into<String>, port: u16) -> Self {
         self.prometheus = Some((host.into(), port));
+        self
+    }
+
+    /// Records the semantic-convention `process.*` and `system.*` metrics (feature
+    /// `system-metrics`; see [`system_metrics`](crate::system_metrics)). Off by default.
+    pub fn system_metrics(mut self, enabled: bool) -> Self {
+        self.system_metrics = Some(enabled);
+        self
+    }
+
+    /// Records the tokio runtime's metrics (feature `runtime-metrics`; see
+    /// `otel::runtime_metrics`) for the runtime `init` runs in, or with `#[otel::main]` the
+    /// one `main` runs in. Off by default.
+    pub fn runtime_metrics(mut self, enabled: bool) -> Self {
+        self.runtime_metrics = Some(enabled);
         self
     }
 

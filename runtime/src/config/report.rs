@@ -62,6 +62,8 @@ impl Settings {
             line(&mut out, "metrics.prometheus.host", &self.prometheus_host);
             line(&mut out, "metrics.prometheus.port", &self.prometheus_port);
         }
+        line(&mut out, "metrics.system", &self.system_metrics);
+        line(&mut out, "metrics.runtime", &self.runtime_metrics);
         line(
             &mut out,
             "shutdown_timeout",

@@ -93,6 +93,8 @@ pub(crate) struct Settings {
     /// Where the Prometheus endpoint listens, `host:port`.
     pub(crate) prometheus_host: Resolved<String>,
     pub(crate) prometheus_port: Resolved<u16>,
+    pub(crate) system_metrics: Resolved<bool>,
+    pub(crate) runtime_metrics: Resolved<bool>,
     pub(crate) shutdown_timeout: Resolved<Duration>,
     pub(crate) log_filter: Resolved<String>,
     pub(crate) flush_on_signal: Resolved<bool>,
@@ -263,6 +265,8 @@ impl Settings {
             export_interval,
             prometheus_host,
             prometheus_port,
+            system_metrics: code_or_default(config.system_metrics, false),
+            runtime_metrics: code_or_default(config.runtime_metrics, false),
             shutdown_timeout: code_or_default(config.shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT),
             log_filter,
             flush_on_signal: code_or_default(config.flush_on_signal, false),

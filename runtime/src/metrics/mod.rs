@@ -7,6 +7,10 @@ pub(crate) mod build_info;
 mod guard;
 pub(crate) mod provider;
 mod site;
+#[cfg(feature = "system-metrics")]
+pub mod system;
+#[cfg(feature = "runtime-metrics")]
+pub mod tokio_runtime;
 mod values;
 
 pub(crate) use guard::set_service_name;

@@ -5,7 +5,8 @@
     version = "9.9.9",
     export_interval = "1h",
     shutdown_timeout = "3s",
-    flush_on_signal = true
+    flush_on_signal = true,
+    runtime_metrics = true
 )]
 async fn main() -> anyhow::Result<()> {
     otel_tests::workload("async-alone");

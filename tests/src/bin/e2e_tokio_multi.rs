@@ -5,7 +5,9 @@
     version = "9.9.9",
     export_interval = "1h",
     shutdown_timeout = "3s",
-    flush_on_signal = true
+    flush_on_signal = true,
+    system_metrics = true,
+    runtime_metrics = true
 )]
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

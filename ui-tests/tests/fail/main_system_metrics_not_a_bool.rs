@@ -1,0 +1,2 @@
+#[otel::main(system_metrics = "yes")]
+fn main() {}
