@@ -15,8 +15,14 @@ use support::prometheus::{Prometheus, promtool_check_metrics};
 
 const PROGRAM: &str = env!("CARGO_BIN_EXE_prometheus_program");
 
+/// The program and the rest of its standard output.
+struct Running {
+    child: Child,
+    stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
 /// Starts the program serving on `port`, and waits until it has recorded its first calls.
-fn start(port: u16) -> Child {
+fn start(port: u16) -> Running {
     let port = port.to_string();
     let mut child = program::command(
         PROGRAM,
@@ -29,21 +35,23 @@ fn start(port: u16) -> Child {
     .stdin(Stdio::piped())
     .spawn()
     .expect("start the program");
-    let stdout = child.stdout.take().expect("its stdout");
-    let first = BufReader::new(stdout).lines().next();
+    let mut stdout = BufReader::new(child.stdout.take().expect("its stdout")).lines();
+    let first = stdout.next();
     assert!(
         matches!(&first, Some(Ok(line)) if line == "ready"),
         "the program did not start: {first:?}"
     );
-    child
+    Running { child, stdout }
 }
 
-/// Closes the program's stdin and returns what it printed on stderr.
-fn finish(mut child: Child) -> (Option<i32>, String) {
-    drop(child.stdin.take());
-    let output = child.wait_with_output().expect("the program ends");
+/// Closes the program's stdin; returns its exit code, the rest of its stdout, and its stderr.
+fn finish(mut running: Running) -> (Option<i32>, String, String) {
+    drop(running.child.stdin.take());
+    let stdout: Vec<String> = running.stdout.by_ref().map_while(Result::ok).collect();
+    let output = running.child.wait_with_output().expect("the program ends");
     (
         output.status.code(),
+        stdout.join("\n"),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
@@ -107,11 +115,15 @@ fn prometheus_scrapes_red_metrics_that_autometrics_queries_find() {
         "{exposition}"
     );
 
-    let (code, stderr) = finish(child);
+    let (code, stdout, stderr) = finish(child);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "the endpoint stopped with the program"
+    );
+    assert!(
+        stdout.contains("function.calls counter"),
+        "the console exporter beside it printed the same metrics at the end:\n{stdout}"
     );
 }
 
@@ -120,8 +132,12 @@ fn a_port_in_use_is_one_warning_and_the_program_runs_on() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("a port");
     let port = taken.local_addr().expect("its address").port();
     let child = start(port);
-    let (code, stderr) = finish(child);
+    let (code, stdout, stderr) = finish(child);
     assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("function.calls counter"),
+        "the other exporter runs on:\n{stdout}"
+    );
     let address = format!("127.0.0.1:{port}");
     let warnings: Vec<_> = stderr
         .lines()

@@ -656,6 +656,38 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn prometheus_is_a_metrics_exporter_with_its_own_address() {
+        let (settings, warnings) = resolve(
+            Config::new().prometheus("127.0.0.1", 9999),
+            &[
+                ("OTEL_METRICS_EXPORTER", "prometheus,otlp"),
+                ("OTEL_EXPORTER_PROMETHEUS_HOST", "0.0.0.0"),
+            ],
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            settings.metrics.exporters.value,
+            [Exporter::Prometheus, Exporter::Otlp]
+        );
+        assert_eq!(
+            settings.prometheus_host.value, "0.0.0.0",
+            "the variable wins"
+        );
+        assert_eq!(
+            settings.prometheus_port.value, 9999,
+            "the code's port stands"
+        );
+        let (defaults, _) = resolve(Config::new(), &[]);
+        assert_eq!(
+            (
+                defaults.prometheus_host.value.as_str(),
+                defaults.prometheus_port.value
+            ),
+            ("localhost", 9464)
+        );
+    }
+
     fn resolve(config: Config, vars: &[(&str, &str)]) -> (Settings, Vec<String>) {
         let vars: HashMap<String, String> = vars
             .iter()

@@ -1,5 +1,5 @@
-//! `metrics = "prometheus"`: RED metrics of an annotated function served at `/metrics` while
-//! the program runs. Prints `ready` once its first calls are recorded, keeps calling (so a
+//! `metrics = "prometheus,console"`: RED metrics of an annotated function served at `/metrics`
+//! while the program runs, and printed on the console at its end. Prints `ready` once its first calls are recorded, keeps calling (so a
 //! scraper sees the counter grow), and ends when its standard input closes.
 
 use std::io::Read as _;
@@ -14,7 +14,7 @@ fn checkout(cart: u32) -> Result<u32, String> {
     }
 }
 
-#[otel::main(metrics = "prometheus", traces = "none", logs = "none")]
+#[otel::main(metrics = "prometheus,console", traces = "none", logs = "none")]
 fn main() {
     for cart in 1..=10 {
         let _ = checkout(cart);
