@@ -35,9 +35,20 @@ fn console_prints_a_tree_a_summary_and_log_lines() {
     assert!(lines[trace + 4].starts_with("   └─ process "), "{out}");
     assert!(lines[trace + 4].contains("ERROR bad input"), "{out}");
 
+    // Scopes come in no fixed order: the program's counter and otel's build_info follow the
+    // heading, one line each.
     let metrics = find("metrics");
+    let summary = &lines[metrics + 1..];
     assert!(
-        lines[metrics + 1].starts_with("  jobs.done counter = 2  queue=\"default\""),
+        summary
+            .iter()
+            .any(|l| l.starts_with("  jobs.done counter = 2  queue=\"default\"")),
+        "{out}"
+    );
+    assert!(
+        summary
+            .iter()
+            .any(|l| l.starts_with("  build_info gauge = 1  version=")),
         "{out}"
     );
 }
