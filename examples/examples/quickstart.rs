@@ -5,6 +5,14 @@
 //! cargo run --example quickstart
 //! ```
 //!
+//! Profile it too: with `OTEL_RUST_PROFILER=local` it also writes `profiles/flamegraph.svg`
+//! (open it in a browser: where the CPU went, under each root span) and
+//! `profiles/profile.pb.gz` (pprof, for `go tool pprof` or Pyroscope):
+//!
+//! ```text
+//! OTEL_RUST_PROFILER=local cargo run --example quickstart
+//! ```
+//!
 //! Point it at a collector instead with the standard variables, no rebuild:
 //!
 //! ```text
@@ -37,6 +45,8 @@ async fn main() -> anyhow::Result<()> {
 #[otel::metric]
 async fn checkout(order: u64, card: &str) -> anyhow::Result<()> {
     let amount = load_cart(order).await;
+    let risk = score_risk(order, amount);
+    tracing::debug!(order.id = order, risk, "risk scored");
     let charged = charge(card, amount).await;
     let result = if charged.is_ok() { "ok" } else { "declined" };
     otel::counter!("orders.placed", 1, result);
@@ -50,6 +60,16 @@ async fn load_cart(order: u64) -> f64 {
     tokio::time::sleep(Duration::from_millis(3)).await;
     tracing::debug!(order.id = order, "cart loaded");
     42.50
+}
+
+/// CPU work, for the profiler to find: a made-up risk score over many rounds.
+#[otel::span]
+fn score_risk(order: u64, amount: f64) -> u64 {
+    let mut score = order ^ amount.to_bits();
+    for round in 0..10_000_000u64 {
+        score = score.rotate_left(5) ^ round.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    score % 100
 }
 
 #[otel::span(kind = client, attributes(payment.amount = amount))]

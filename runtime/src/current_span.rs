@@ -83,3 +83,14 @@ pub fn trace_id() -> Option<String> {
             .then(|| span_context.trace_id().to_string())
     })
 }
+
+/// The current span's id as 16 lowercase hex digits, `None` outside any span: the value a
+/// local root's `pyroscope.profile.id` and its profile samples' `span_id` carry.
+pub fn span_id() -> Option<String> {
+    Context::map_current(|cx| {
+        let span_context = cx.span().span_context().clone();
+        span_context
+            .is_valid()
+            .then(|| span_context.span_id().to_string())
+    })
+}

@@ -18,6 +18,13 @@ pub(crate) fn warn_once(message: &str) {
     }
 }
 
+/// Prints `otel: warning: {message}` to stderr, every time: for callers that say each episode
+/// once themselves (a failure until it recovers).
+#[cfg_attr(not(feature = "profiler"), allow(dead_code))]
+pub(crate) fn warn(message: &str) {
+    eprintln!("otel: warning: {message}");
+}
+
 /// Prints `message` once for each `key`, saying that later reports of the same kind are not
 /// shown: a collector that stays down yields one line per kind of failure, not one per export.
 pub(crate) fn warn_once_keyed(key: &str, message: &str) {

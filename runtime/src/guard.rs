@@ -12,6 +12,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::diagnostics::warn_once;
 use crate::exporter::PrometheusEndpoint;
+use crate::profiler::Profiler;
 
 /// The installed providers, until they are shut down.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub(crate) struct Pipelines {
     pub(crate) logger: Option<SdkLoggerProvider>,
     /// Stopped after the providers: a scrape during the flush still answers.
     pub(crate) prometheus: Option<PrometheusEndpoint>,
+    /// Stopped beside the providers, delivering its last profile.
+    pub(crate) profiler: Option<Profiler>,
     pub(crate) timeout: Duration,
 }
 
@@ -63,6 +66,7 @@ fn shut_down(pipelines: Pipelines) {
         meter,
         logger,
         prometheus,
+        profiler,
         timeout,
     } = pipelines;
     let deadline = Instant::now() + timeout;
@@ -96,6 +100,15 @@ fn shut_down(pipelines: Pipelines) {
         spawn(
             "logs",
             Box::new(move || logger.shutdown_with_timeout(timeout)),
+        );
+    }
+    if let Some(profiler) = profiler {
+        spawn(
+            "profiles",
+            Box::new(move || {
+                profiler.stop(timeout);
+                Ok(())
+            }),
         );
     }
     drop(done);

@@ -30,6 +30,8 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
         .get(&opentelemetry::Key::from_static_str("service.version"))
         .map(|version| version.to_string())
         .unwrap_or_default();
+    // Before the first span: spans started while it runs carry its labels.
+    let profiler = start_profiler(&settings, &resource);
     let trace_pipeline = trace::provider::pipeline(&settings, resource.clone(), extensions.traces);
     let tracer = trace_pipeline
         .as_ref()
@@ -72,12 +74,49 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
         meter,
         logger,
         prometheus,
+        profiler,
         timeout: settings.shutdown_timeout.value,
     });
     if settings.flush_on_signal.value {
         signals::install();
     }
     ShutdownGuard::new()
+}
+
+/// The profiler the settings ask for, its Pyroscope series labelled from the resource.
+#[cfg(feature = "profiler")]
+fn start_profiler(
+    settings: &Settings,
+    resource: &opentelemetry_sdk::Resource,
+) -> Option<crate::profiler::Profiler> {
+    let label = |name: &str, key: &'static str| {
+        resource
+            .get(&opentelemetry::Key::from_static_str(key))
+            .map(|value| (name.to_owned(), value.to_string()))
+    };
+    let labels = [
+        label("service_name", "service.name"),
+        label("service_version", "service.version"),
+        label("deployment_environment", "deployment.environment.name"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    crate::profiler::Profiler::start(&settings.profiler, labels)
+}
+
+#[cfg(not(feature = "profiler"))]
+fn start_profiler(
+    settings: &Settings,
+    _resource: &opentelemetry_sdk::Resource,
+) -> Option<crate::profiler::Profiler> {
+    if settings.profiler.kind.value != crate::config::ProfilerKind::None {
+        warn_once(
+            "a profiler was asked for, but otel was built without its `profiler` feature; add \
+             it to profile",
+        );
+    }
+    None
 }
 
 #[cfg(feature = "system-metrics")]

@@ -69,7 +69,8 @@
 //! used instead; `OTEL_LOG_LEVEL=debug` prints the effective configuration with each value's
 //! source. See the README for the full table.
 
-#![forbid(unsafe_code)]
+// One module, the profiler's signal handler (`profiler/sampler.rs`), allows `unsafe`.
+#![deny(unsafe_code)]
 
 mod config;
 pub mod current_span;
@@ -84,6 +85,7 @@ mod init;
 mod logs;
 mod metrics;
 mod panic_hook;
+mod profiler;
 pub mod propagation;
 mod resource;
 mod signals;
@@ -99,7 +101,7 @@ mod trace;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use config::{Compression, Config, Exporter, Propagator, Protocol, SamplerKind};
+pub use config::{Compression, Config, Exporter, ProfilerKind, Propagator, Protocol, SamplerKind};
 pub use guard::{ShutdownGuard, exit};
 pub use otel_macros::{counter, gauge, histogram, main, metric, span, up_down_counter};
 

@@ -1,6 +1,8 @@
 //! What macro expansions call. Not a public API: anything here may change in any release.
 
-pub use crate::config::{Compression, Config, Exporter, Propagator, Protocol, SamplerKind};
+pub use crate::config::{
+    Compression, Config, Exporter, ProfilerKind, Propagator, Protocol, SamplerKind,
+};
 pub use crate::guard::ShutdownGuard;
 pub use crate::metrics::{
     CountValue, ErrorTypeOf, Finish, MeasureValue, Measured, MetricFuture, MetricGuard, MetricKind,
@@ -202,6 +204,27 @@ macro_rules! __require_feature_runtime_metrics {
         ::core::compile_error!(
             "runtime metrics need the `runtime-metrics` feature of otel: \
              otel = { version = \"...\", features = [\"runtime-metrics\"] }"
+        );
+    };
+}
+
+/// `profiler = "..."` in `#[otel::main]`: a compile error when the `profiler` feature is off.
+#[cfg(feature = "profiler")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_feature_profiler {
+    () => {};
+}
+
+/// `profiler = "..."` in `#[otel::main]`: a compile error when the `profiler` feature is off.
+#[cfg(not(feature = "profiler"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_feature_profiler {
+    () => {
+        ::core::compile_error!(
+            "the profiler needs the `profiler` feature of otel: \
+             otel = { version = \"...\", features = [\"profiler\"] }"
         );
     };
 }

@@ -100,6 +100,7 @@ fn config(args: &MainArgs, krate: &TokenStream) -> TokenStream {
             parse::COMPRESSIONS,
         ),
         ("sampler", &args.sampler, "SamplerKind", parse::SAMPLERS),
+        ("profiler", &args.profiler, "ProfilerKind", parse::PROFILERS),
     ];
     for (method, value, ty, table) in choices {
         if let Some(value) = value {
@@ -177,6 +178,10 @@ fn required_features(args: &MainArgs, krate: &TokenStream) -> TokenStream {
     if let Some(span) = prometheus_span {
         let krate = respan(krate.clone(), span);
         checks.push(quote_spanned!(span=> #krate::__require_feature_prometheus!();));
+    }
+    if let Some(kind) = args.profiler.as_ref().filter(|kind| kind.value != "none") {
+        let krate = respan(krate.clone(), kind.span);
+        checks.push(quote_spanned!(kind.span=> #krate::__require_feature_profiler!();));
     }
     if let Some(flag) = args.system_metrics.as_ref().filter(|flag| flag.value) {
         let krate = respan(krate.clone(), flag.span);

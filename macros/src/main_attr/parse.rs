@@ -32,14 +32,12 @@ pub(super) const KEYS: &[&str] = &[
     "prometheus",
     "system_metrics",
     "runtime_metrics",
+    "profiler",
     "shutdown_timeout",
     "log_filter",
     "flush_on_signal",
     "crate",
 ];
-
-/// Keys of later releases: a clear "not yet" rather than "unknown".
-const NOT_YET: &[&str] = &["profiler"];
 
 /// `(spelling, runtime variant)` tables of the closed value sets. They mirror the runtime's
 /// enums (`runtime/src/config/value.rs`), which this crate cannot depend on; the ui pass case
@@ -63,6 +61,11 @@ pub(super) const SAMPLERS: &[(&str, &str)] = &[
     ("parentbased_always_on", "ParentBasedAlwaysOn"),
     ("parentbased_always_off", "ParentBasedAlwaysOff"),
     ("parentbased_traceidratio", "ParentBasedTraceIdRatio"),
+];
+pub(super) const PROFILERS: &[(&str, &str)] = &[
+    ("pyroscope", "Pyroscope"),
+    ("local", "Local"),
+    ("none", "None"),
 ];
 pub(super) const PROPAGATORS: &[(&str, &str)] = &[
     ("tracecontext", "TraceContext"),
@@ -99,6 +102,7 @@ pub(super) struct MainArgs {
     pub(super) prometheus: Option<Spanned<(String, u16)>>,
     pub(super) system_metrics: Option<Spanned<bool>>,
     pub(super) runtime_metrics: Option<Spanned<bool>>,
+    pub(super) profiler: Option<Spanned<&'static str>>,
     pub(super) shutdown_timeout: Option<Spanned<Duration>>,
     pub(super) log_filter: Option<LitStr>,
     pub(super) flush_on_signal: Option<bool>,
@@ -124,13 +128,6 @@ impl MainArgs {
                     "`headers` cannot be set in code: headers carry secrets, which do not belong \
                      in binaries\nset OTEL_EXPORTER_OTLP_HEADERS (or \
                      OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS) at deploy time instead",
-                );
-                continue;
-            }
-            if NOT_YET.contains(&name.as_str()) {
-                errors.error(
-                    &arg.key,
-                    format!("`{name}` is not available in this version of otel"),
                 );
                 continue;
             }
@@ -169,6 +166,7 @@ impl MainArgs {
             "prometheus" => self.prometheus = Some(listen_address(&arg)?),
             "system_metrics" => self.system_metrics = Some(spanned_boolean(&arg)?),
             "runtime_metrics" => self.runtime_metrics = Some(spanned_boolean(&arg)?),
+            "profiler" => self.profiler = Some(choice(&arg, "profiler", PROFILERS)?),
             "shutdown_timeout" => self.shutdown_timeout = Some(duration(&arg)?),
             "log_filter" => self.log_filter = Some(string(&arg)?),
             "flush_on_signal" => self.flush_on_signal = Some(boolean(&arg)?),

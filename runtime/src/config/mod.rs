@@ -18,7 +18,7 @@ use opentelemetry_sdk::trace::{ShouldSample, SpanExporter, SpanProcessor};
 
 pub(crate) use extensions::{Extensions, LogStep, MetricStep, TraceExtensions};
 pub(crate) use resolve::{BatchSettings, Settings, SignalSettings};
-pub use value::{Compression, Exporter, Propagator, Protocol, SamplerKind};
+pub use value::{Compression, Exporter, ProfilerKind, Propagator, Protocol, SamplerKind};
 
 /// The telemetry set-up of a program, as the code states it.
 ///
@@ -63,6 +63,8 @@ pub struct Config {
     pub(crate) prometheus: Option<(String, u16)>,
     pub(crate) build_info: crate::metrics::build_info::BuildInfo,
     pub(crate) system_metrics: Option<bool>,
+    pub(crate) profiler: Option<ProfilerKind>,
+    pub(crate) profile_dir: Option<std::path::PathBuf>,
     pub(crate) runtime_metrics: Option<bool>,
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) log_filter: Option<String>,
@@ -194,6 +196,27 @@ impl Config {
     /// ```
     pub fn prometheus(mut self, host: impl Into<String>, port: u16) -> Self {
         self.prometheus = Some((host.into(), port));
+        self
+    }
+
+    /// Profiles the program's CPU, linked to its traces (feature `profiler`; Linux):
+    /// [`ProfilerKind::Pyroscope`] pushes to `PYROSCOPE_SERVER_ADDRESS`,
+    /// [`ProfilerKind::Local`] writes a pprof file and a flamegraph at shutdown.
+    ///
+    /// ```no_run
+    /// let _guard = otel::Config::new()
+    ///     .profiler(otel::ProfilerKind::Local)
+    ///     .init();
+    /// ```
+    pub fn profiler(mut self, kind: ProfilerKind) -> Self {
+        self.profiler = Some(kind);
+        self
+    }
+
+    /// Where [`ProfilerKind::Local`] writes its files (`OTEL_PROFILE_DIR` wins; default
+    /// `./profiles`).
+    pub fn profile_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.profile_dir = Some(dir.into());
         self
     }
 

@@ -62,6 +62,22 @@ impl Settings {
             line(&mut out, "metrics.prometheus.host", &self.prometheus_host);
             line(&mut out, "metrics.prometheus.port", &self.prometheus_port);
         }
+        line(&mut out, "profiler", &self.profiler.kind);
+        if self.profiler.kind.value == super::ProfilerKind::Pyroscope {
+            line(&mut out, "profiler.server", &self.profiler.server);
+            line(&mut out, "profiler.sample_rate", &self.profiler.sample_rate);
+        }
+        if self.profiler.kind.value == super::ProfilerKind::Local {
+            line(
+                &mut out,
+                "profiler.dir",
+                &self
+                    .profiler
+                    .dir
+                    .as_ref()
+                    .map(|dir| dir.display().to_string()),
+            );
+        }
         line(&mut out, "metrics.system", &self.system_metrics);
         line(&mut out, "metrics.runtime", &self.runtime_metrics);
         line(

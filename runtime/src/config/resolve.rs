@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::Config;
 use super::env::{self, EnvReader, Millis};
-use super::value::{Compression, Exporter, Propagator, Protocol, SamplerKind, spell_list};
+use super::value::{
+    Compression, Exporter, ProfilerKind, Propagator, Protocol, SamplerKind, spell_list,
+};
 
 /// Where a resolved value came from, for the debug report and the warnings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +69,33 @@ impl SignalSettings {
     }
 }
 
+/// A credential: its `Debug` form never shows it.
+#[derive(Clone, PartialEq)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The profiler and where its profiles go (`PYROSCOPE_*`, `OTEL_PROFILE_DIR`).
+#[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "profiler"), allow(dead_code))]
+pub(crate) struct ProfilerSettings {
+    pub(crate) kind: Resolved<ProfilerKind>,
+    /// The Pyroscope server's base URL.
+    pub(crate) server: Resolved<String>,
+    pub(crate) auth_token: Option<Secret>,
+    /// User and password.
+    pub(crate) basic_auth: Option<(String, Secret)>,
+    pub(crate) tenant: Option<String>,
+    /// Samples per second of CPU time.
+    pub(crate) sample_rate: Resolved<u32>,
+    /// Where the local profiler writes its files.
+    pub(crate) dir: Resolved<PathBuf>,
+}
+
 /// Batch processor limits (`OTEL_BSP_*` for spans, `OTEL_BLRP_*` for logs).
 #[derive(Debug, Clone)]
 pub(crate) struct BatchSettings {
@@ -95,6 +124,7 @@ pub(crate) struct Settings {
     pub(crate) prometheus_port: Resolved<u16>,
     pub(crate) system_metrics: Resolved<bool>,
     pub(crate) runtime_metrics: Resolved<bool>,
+    pub(crate) profiler: ProfilerSettings,
     pub(crate) shutdown_timeout: Resolved<Duration>,
     pub(crate) log_filter: Resolved<String>,
     pub(crate) flush_on_signal: Resolved<bool>,
@@ -267,6 +297,7 @@ impl Settings {
             prometheus_port,
             system_metrics: code_or_default(config.system_metrics, false),
             runtime_metrics: code_or_default(config.runtime_metrics, false),
+            profiler: resolve_profiler(env, config),
             shutdown_timeout: code_or_default(config.shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT),
             log_filter,
             flush_on_signal: code_or_default(config.flush_on_signal, false),
@@ -281,6 +312,77 @@ impl Settings {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.value.as_str())
+    }
+}
+
+fn resolve_profiler(env: &mut EnvReader<'_>, config: &Config) -> ProfilerSettings {
+    let server = env.resolve(
+        &["PYROSCOPE_SERVER_ADDRESS"],
+        |text| {
+            (text.starts_with("http://") || text.starts_with("https://"))
+                .then(|| text.trim_end_matches('/').to_owned())
+        },
+        "an http:// or https:// URL",
+        None,
+        "http://localhost:4040".to_owned(),
+    );
+    let sample_rate = env.resolve(
+        &["PYROSCOPE_SAMPLE_RATE"],
+        |text| {
+            text.parse::<u32>()
+                .ok()
+                .filter(|rate| (1..=1000).contains(rate))
+        },
+        "a number of samples per second from 1 to 1000",
+        None,
+        100,
+    );
+    let dir = env.resolve(
+        &["OTEL_PROFILE_DIR"],
+        |text| Some(Display(PathBuf::from(text))),
+        "a directory",
+        config.profile_dir.clone().map(Display),
+        Display(PathBuf::from("profiles")),
+    );
+    let basic_auth = match (
+        env.raw("PYROSCOPE_BASIC_AUTH_USER"),
+        env.raw("PYROSCOPE_BASIC_AUTH_PASSWORD"),
+    ) {
+        (Some(user), Some(password)) => Some((user, Secret(password))),
+        (None, None) => None,
+        _ => {
+            env.warn(
+                "PYROSCOPE_BASIC_AUTH_USER and PYROSCOPE_BASIC_AUTH_PASSWORD go together; with \
+                 one alone, profiles are sent without basic auth"
+                    .to_owned(),
+            );
+            None
+        }
+    };
+    ProfilerSettings {
+        kind: env.resolve(
+            &["OTEL_RUST_PROFILER"],
+            ProfilerKind::from_spelling,
+            &one_of(ProfilerKind::SPELLINGS),
+            config.profiler,
+            ProfilerKind::None,
+        ),
+        server,
+        auth_token: env.raw("PYROSCOPE_AUTH_TOKEN").map(Secret),
+        basic_auth,
+        tenant: env.raw("PYROSCOPE_TENANT_ID"),
+        sample_rate,
+        dir: Resolved::new(dir.value.0, dir.source),
+    }
+}
+
+/// A path that prints itself, for warnings about it.
+#[derive(Debug, Clone)]
+struct Display(PathBuf);
+
+impl fmt::Display for Display {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.display().fmt(f)
     }
 }
 

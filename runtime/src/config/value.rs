@@ -104,6 +104,20 @@ spelled_enum! {
     }
 }
 
+spelled_enum! {
+    /// Continuous CPU profiling linked to traces (`profiler = "..."`, feature `profiler`).
+    ProfilerKind {
+        /// Push profiles to Pyroscope (`PYROSCOPE_SERVER_ADDRESS`), each sample labelled with
+        /// the local root span it ran under.
+        Pyroscope = "pyroscope",
+        /// No server: at shutdown, write `profile.pb.gz` (pprof) and `flamegraph.svg` into
+        /// `OTEL_PROFILE_DIR` (default `./profiles`).
+        Local = "local",
+        /// No profiling (the default).
+        None = "none",
+    }
+}
+
 impl Exporter {
     /// The exporters of a list, with `none` meaning "no exporter".
     pub(crate) fn active(list: &[Exporter]) -> impl Iterator<Item = Exporter> + '_ {

@@ -28,7 +28,7 @@ const DURATION_BUCKETS: [f64; 14] = [
 ];
 
 /// The methods the semantic conventions name, then `_OTHER` for any other.
-const METHODS: [&str; 10] = [
+static METHODS: [&str; 10] = [
     "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "_OTHER",
 ];
 

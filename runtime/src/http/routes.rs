@@ -48,6 +48,17 @@ pub(crate) fn route_and_name(method: usize, template: &str) -> (StringValue, Cow
     }
 }
 
+/// `text` kept for the life of the program (a span name for the profiler's labels), within
+/// the same cap as route templates.
+pub(crate) fn keep(text: &str) -> Option<&'static &'static str> {
+    kept(text).map(|route| &route.template)
+}
+
+/// The kept span name `{method} {template}`, when [`route_and_name`] made it.
+pub(crate) fn kept_name(method: usize, template: &str) -> Option<&'static &'static str> {
+    kept(template)?.names[method].get()
+}
+
 fn kept(template: &str) -> Option<&'static Route> {
     {
         let routes = routes()

@@ -19,6 +19,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::grpc;
+use crate::profiler::labels::SpanLabels;
 
 use super::body::ResponseBody;
 use super::bound::BoundHistograms;
@@ -300,11 +301,14 @@ where
                 .map_ok(|response| response.map(ResponseBody::plain));
         };
         let current = recording.context().clone().attach();
+        let labels = recording.labels.as_ref().map(SpanLabels::enter);
         let watch = PanicWatch(recording.panicked());
         let Poll::Ready(result) = this.inner.poll(task) else {
             return Poll::Pending;
         };
         drop(watch);
+        // The labels point into the recording, which the response consumes.
+        drop(labels);
         let result = match this.recording.take() {
             Some(recording) => recording.respond(result),
             None => result.map(|response| response.map(ResponseBody::plain)),
@@ -330,6 +334,8 @@ impl Drop for PanicWatch<'_> {
 struct Recording {
     shared: Arc<Shared>,
     call: Call,
+    /// The profiler's labels while one runs: the server span is a local root.
+    labels: Option<SpanLabels>,
 }
 
 /// A plain HTTP request, or a gRPC call.
@@ -382,6 +388,8 @@ impl Recording {
         // One clock read for the span's start and the duration's: the histogram records
         // exactly the span's length, and a request pays two reads instead of four.
         let started = SystemTime::now();
+        let name_for_labels =
+            crate::profiler::labels::active().then(|| label_name(request, &name, grpc.is_some()));
         let span = tracer
             .span_builder(name)
             .with_kind(SpanKind::Server)
@@ -389,13 +397,19 @@ impl Recording {
             .with_attributes(attributes)
             .start_with_context(&*tracer, &parent);
         let cx = parent.with_span(span);
+        let labels =
+            name_for_labels.and_then(|name| crate::profiler::labels::local_root(&cx, name));
         let call = match grpc {
             Some((_, call)) => Call::Grpc(grpc::Pending::new(cx, Instant::now(), call)),
             None => Call::Http(HttpCall::start(
                 &shared, cx, started, request, route, version,
             )),
         };
-        Self { shared, call }
+        Self {
+            shared,
+            call,
+            labels,
+        }
     }
 
     fn context(&self) -> &Context {
@@ -448,6 +462,20 @@ impl Recording {
             }
             Call::Grpc(pending) => pending.respond(response),
         })
+    }
+}
+
+/// The span name as the profiler's labels hold it: kept for the life of the program.
+fn label_name<B>(request: &Request<B>, name: &str, grpc: bool) -> &'static &'static str {
+    static HTTP: &str = "HTTP";
+    if grpc {
+        return super::routes::keep(name).unwrap_or(&HTTP);
+    }
+    let method = super::method_index(request.method());
+    match route(request) {
+        Some(template) => super::routes::kept_name(method, template).unwrap_or(&HTTP),
+        None if super::METHODS[method] == "_OTHER" => &HTTP,
+        None => &super::METHODS[method],
     }
 }
 

@@ -51,13 +51,16 @@ where
             return this.inner.poll(task);
         };
         let current = span.context().clone().attach();
+        let labels = span.enter_labels();
         let Poll::Ready(output) = this.inner.poll(task) else {
             return Poll::Pending;
         };
         if let Some(record) = this.record.take() {
             record(&output, span);
         }
-        // Ends the span while it is still current.
+        // The labels point at the span's: put back before it ends, which it does while it is
+        // still current.
+        drop(labels);
         this.span.0 = None;
         drop(current);
         Poll::Ready(output)

@@ -6,6 +6,7 @@ use opentelemetry::{Context, ContextGuard, KeyValue};
 use super::installed;
 use super::live::LiveSpan;
 use super::site::SpanSite;
+use crate::profiler::labels::LabelsGuard;
 
 /// Whether spans may be recorded: one relaxed atomic load while a provider is installed;
 /// without one, also a thread-local countdown to this thread's next look at the global
@@ -23,7 +24,9 @@ pub struct SpanGuard {
 
 #[derive(Debug)]
 struct Active {
-    // Declared first, dropped first: the span ends while it is still current.
+    // Dropped in this order: the profiler's labels stop pointing at the span's, then the span
+    // ends while it is still current, then the caller's context is back.
+    labels: Option<LabelsGuard>,
     span: LiveSpan,
     _current: ContextGuard,
 }
@@ -80,6 +83,7 @@ impl SpanGuard {
             .start(generation, parent, attributes, false)
             .map(|span| Active {
                 _current: span.context().clone().attach(),
+                labels: span.enter_labels(),
                 span,
             });
         Self { active }
@@ -95,6 +99,9 @@ impl SpanGuard {
     /// returns to carry on.
     #[inline]
     pub fn into_context(mut self) -> Option<LiveSpan> {
-        self.active.take().map(|active| active.span)
+        self.active.take().map(|active| {
+            drop(active.labels);
+            active.span
+        })
     }
 }

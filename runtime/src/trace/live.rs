@@ -5,17 +5,39 @@ use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, KeyValue};
 
 use super::outcome::{self, ErrorReport};
+use crate::profiler::labels::{LabelsGuard, SpanLabels};
 
 /// An `#[otel::span]` span from its start to the end of its call, which ends it (also on
 /// unwinding). Not a public API: expansions receive it to record the call's result.
 #[derive(Debug)]
 pub struct LiveSpan {
     cx: Context,
+    /// The profiler's labels while one runs: current whenever this span is.
+    labels: Option<SpanLabels>,
 }
 
 impl LiveSpan {
     pub(crate) fn new(cx: Context) -> Self {
-        Self { cx }
+        Self { cx, labels: None }
+    }
+
+    /// A span started while the profiler runs: labelled with its local root (itself, when
+    /// `local_root`), which a local root also records as `pyroscope.profile.id`.
+    #[cold]
+    pub(crate) fn profiled(cx: Context, local_root: bool, name: &'static &'static str) -> Self {
+        let labels = if local_root {
+            crate::profiler::labels::local_root(&cx, name)
+        } else {
+            SpanLabels::inherited()
+        };
+        Self { cx, labels }
+    }
+
+    /// Makes the span's profiler labels current until the guard drops (nothing when no
+    /// profiler runs). Drop the guard before the span.
+    #[inline]
+    pub(crate) fn enter_labels(&self) -> Option<LabelsGuard> {
+        self.labels.as_ref().map(SpanLabels::enter)
     }
 
     /// The context with this span current.

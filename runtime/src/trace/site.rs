@@ -53,8 +53,9 @@ struct CachedTracer {
     sampling: Option<Sampling>,
 }
 
-/// Room for the code location, and `error.type` on failure, after the listed attributes.
-const EXTRA_ATTRIBUTES: usize = 4;
+/// Room for the code location, `error.type` on failure, and `pyroscope.profile.id` while the
+/// profiler runs, after the listed attributes.
+const EXTRA_ATTRIBUTES: usize = 5;
 
 impl SpanSite {
     #[allow(clippy::too_many_arguments)]
@@ -161,6 +162,11 @@ impl SpanSite {
                 // A no-op tracer: it hands back the parent's span context, or none.
                 installed::records_nothing(generation);
                 return None;
+            }
+            if crate::profiler::labels::active() {
+                let local_root =
+                    self.root || !parent_span_context.is_valid() || parent_span_context.is_remote();
+                return Some(LiveSpan::profiled(cx, local_root, &self.names().span));
             }
             Some(LiveSpan::new(cx))
         };

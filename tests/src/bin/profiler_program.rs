@@ -1,0 +1,154 @@
+//! Two tasks on one `current_thread` runtime, each under its own annotated root span, burning
+//! CPU in turns: `burn_a` only ever under `task_a`, `burn_b` under `task_b`. Prints each
+//! span's id (`task_a=...`). The profiler comes from `profiler = "local"`, or from
+//! `OTEL_RUST_PROFILER` and the `PYROSCOPE_*` variables.
+//!
+//! With `OTEL_TEST_HTTP=1` it also serves `GET /burn` behind `otel::http::ServerLayer`, whose
+//! handler runs `burn_http`, calls itself once and prints the server span's id
+//! (`http_span=...`, from the `traceresponse` header).
+//!
+//! `OTEL_TEST_STRESS=<seconds>`: meanwhile, four threads allocate, format, capture
+//! backtraces and unwind caught panics for that long, the work most likely to be interrupted
+//! in the allocator or the unwinder.
+
+use std::time::{Duration, Instant};
+
+/// Turns in which each task burns, yielding to the other between them.
+const TURNS: u32 = 25;
+const TURN: Duration = Duration::from_millis(20);
+
+#[inline(never)]
+fn burn_a(for_how_long: Duration) -> u64 {
+    spin(for_how_long)
+}
+
+#[inline(never)]
+fn burn_b(for_how_long: Duration) -> u64 {
+    spin(for_how_long)
+}
+
+#[inline(never)]
+fn burn_http(for_how_long: Duration) -> u64 {
+    spin(for_how_long)
+}
+
+/// Serves `GET /burn` on a loopback port, calls it, and prints the server span's id.
+async fn http_request() {
+    let app = axum::Router::new()
+        .route(
+            "/burn",
+            axum::routing::get(|| async { burn_http(Duration::from_millis(300)).to_string() }),
+        )
+        .layer(otel::http::ServerLayer::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let address = listener.local_addr().expect("its address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let response = reqwest::get(format!("http://{address}/burn"))
+        .await
+        .expect("a response");
+    let trace_response = response
+        .headers()
+        .get("traceresponse")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    println!(
+        "http_span={}",
+        trace_response.split('-').nth(2).unwrap_or_default()
+    );
+}
+
+#[inline(never)]
+fn spin(for_how_long: Duration) -> u64 {
+    let started = Instant::now();
+    let mut value = 0u64;
+    while started.elapsed() < for_how_long {
+        for _ in 0..100_000 {
+            value = std::hint::black_box(value.wrapping_mul(31).wrapping_add(7));
+        }
+    }
+    value
+}
+
+#[otel::span]
+async fn task_a() -> u64 {
+    println!(
+        "task_a={}",
+        otel::current_span::span_id().unwrap_or_default()
+    );
+    let mut total = 0;
+    for _ in 0..TURNS {
+        total ^= burn_a(TURN);
+        tokio::task::yield_now().await;
+    }
+    total
+}
+
+#[otel::span]
+async fn task_b() -> u64 {
+    println!(
+        "task_b={}",
+        otel::current_span::span_id().unwrap_or_default()
+    );
+    let mut total = 0;
+    for _ in 0..TURNS {
+        total ^= burn_b(TURN);
+        tokio::task::yield_now().await;
+    }
+    total
+}
+
+#[otel::main(
+    profiler = "local",
+    traces = "console",
+    metrics = "none",
+    logs = "none"
+)]
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let stress = std::env::var("OTEL_TEST_STRESS")
+        .ok()
+        .and_then(|seconds| seconds.parse().ok())
+        .map(|seconds| stress(Duration::from_secs(seconds)));
+    if std::env::var("OTEL_TEST_HTTP").is_ok() {
+        http_request().await;
+    }
+    let a = tokio::spawn(task_a());
+    let b = tokio::spawn(task_b());
+    let (a, b) = (a.await.unwrap_or_default(), b.await.unwrap_or_default());
+    let stressed: u64 = stress
+        .into_iter()
+        .flatten()
+        .map(|thread| thread.join().unwrap_or_default())
+        .sum();
+    println!("stressed={stressed}");
+    println!("done={}", a ^ b);
+}
+
+/// Threads that allocate, format, capture backtraces and unwind caught panics.
+fn stress(for_how_long: Duration) -> Vec<std::thread::JoinHandle<u64>> {
+    std::panic::set_hook(Box::new(|_| {}));
+    (0..4)
+        .map(|thread| {
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let mut rounds = 0u64;
+                while started.elapsed() < for_how_long {
+                    let words: Vec<String> = (0..64).map(|n| format!("{thread}-{n}")).collect();
+                    let joined = words.join(",");
+                    let backtrace = std::backtrace::Backtrace::force_capture();
+                    let caught = std::panic::catch_unwind(|| {
+                        if joined.len() > 1 {
+                            panic!("caught on purpose");
+                        }
+                    });
+                    rounds +=
+                        u64::from(caught.is_err()) + u64::from(!format!("{backtrace}").is_empty());
+                }
+                rounds
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,2 @@
+#[otel::main(profiler = "perf")]
+fn main() {}

@@ -1,2 +1,0 @@
-#[otel::main(profiler = "pyroscope")]
-fn main() {}
