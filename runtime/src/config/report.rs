@@ -64,7 +64,15 @@ impl Settings {
         }
         line(&mut out, "profiler", &self.profiler.kind);
         if self.profiler.kind.value == super::ProfilerKind::Pyroscope {
-            line(&mut out, "profiler.server", &self.profiler.server);
+            line(
+                &mut out,
+                "profiler.server",
+                &self
+                    .profiler
+                    .server
+                    .as_ref()
+                    .map(|server| super::resolve::without_userinfo(server)),
+            );
             line(&mut out, "profiler.sample_rate", &self.profiler.sample_rate);
         }
         if self.profiler.kind.value == super::ProfilerKind::Local {

@@ -376,6 +376,20 @@ fn resolve_profiler(env: &mut EnvReader<'_>, config: &Config) -> ProfilerSetting
     }
 }
 
+/// `https://user:secret@host/` → `https://host/`: a URL as messages may show it.
+pub(crate) fn without_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// A path that prints itself, for warnings about it.
 #[derive(Debug, Clone)]
 struct Display(PathBuf);
@@ -757,6 +771,18 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[test]
+    fn user_information_is_left_out_of_urls() {
+        assert_eq!(
+            without_userinfo("https://user:secret@pyro.example:4040/base"),
+            "https://pyro.example:4040/base"
+        );
+        assert_eq!(
+            without_userinfo("http://localhost:4040"),
+            "http://localhost:4040"
+        );
+    }
 
     #[test]
     fn prometheus_is_a_metrics_exporter_with_its_own_address() {

@@ -8,7 +8,7 @@ use prost::Message as _;
 use pyroscope::encode::r#gen::push::{PushRequest, RawProfileSeries, RawSample};
 use pyroscope::encode::r#gen::types::LabelPair;
 
-use crate::config::resolve::ProfilerSettings;
+use crate::config::resolve::{ProfilerSettings, without_userinfo};
 
 /// Where and as whom profiles are pushed. Its `Debug` form shows no credential.
 #[derive(Debug)]
@@ -106,34 +106,5 @@ impl Pusher {
         } else {
             Err(format!("the server answered {status}"))
         }
-    }
-}
-
-/// `https://user:secret@host/` → `https://host/`.
-fn without_userinfo(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let host = authority
-                .rsplit_once('@')
-                .map_or(authority, |(_, host)| host);
-            format!("{scheme}://{host}{path}")
-        }
-        None => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn user_information_is_left_out() {
-        assert_eq!(
-            super::without_userinfo("https://user:secret@pyro.example:4040/base"),
-            "https://pyro.example:4040/base"
-        );
-        assert_eq!(
-            super::without_userinfo("http://localhost:4040"),
-            "http://localhost:4040"
-        );
     }
 }
