@@ -127,7 +127,7 @@ fn every_invalid_value_warns_once_naming_the_variable_and_the_fallback() {
         r#"OTEL_METRICS_EXPORTER="otlp,zipkin" is not a comma-separated list of otlp, console, prometheus, none; using otlp (default)"#,
         r#"OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of grpc, http/protobuf, http/json; using http/protobuf (default)"#,
         r#"OTEL_EXPORTER_OTLP_INSECURE="yes" is not true or false; using false (default)"#,
-        r#"OTEL_EXPORTER_OTLP_ENDPOINT="not a url" is not an http:// or https:// URL; using http://localhost:4318/v1/metrics (default)"#,
+        r#"OTEL_EXPORTER_OTLP_ENDPOINT="not a url" is not an http:// or https:// URL; using http://localhost:4318 (default)"#,
         r#"OTEL_EXPORTER_OTLP_HEADERS="api-key" is not a list of key=value pairs; using [] (default)"#,
         r#"OTEL_EXPORTER_OTLP_TIMEOUT="10s" is not a positive number of milliseconds; using 10s (default)"#,
         r#"OTEL_EXPORTER_OTLP_COMPRESSION="brotli" is not one of gzip, none; using none (default)"#,
@@ -149,6 +149,11 @@ fn every_invalid_value_warns_once_naming_the_variable_and_the_fallback() {
         let wanted = format!("otel: warning: {line}");
         let count = run.stderr.lines().filter(|l| *l == wanted).count();
         assert_eq!(count, 1, "expected once: {wanted}\nstderr:\n{}", run.stderr);
+    }
+    // A generic variable is read for each signal but warned about once.
+    for variable in ["OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_PROTOCOL="] {
+        let lines = run.stderr.lines().filter(|l| l.contains(variable)).count();
+        assert_eq!(lines, 1, "{variable}: one warning, not one per signal:\n{}", run.stderr);
     }
 }
 

@@ -565,10 +565,27 @@ fn resolve_endpoint(
         }
     }
     let resolved = found.unwrap_or(fallback);
+    // The generic variable is read once per signal, and is only read when the signal's own is
+    // not set: it falls back to the base, which its warning names, so that the three signals'
+    // warnings are one line.
+    let base = match (&config.endpoint, &resolved.source) {
+        (Some(base), Source::Code) => Resolved::new(with_scheme(base, insecure), Source::Code),
+        _ => Resolved::new(default_base.to_owned(), Source::Default),
+    };
     for (name, raw) in rejected {
-        env.warn_invalid(&name, &raw, "an http:// or https:// URL", &resolved);
+        let used = if name == generic_var_name(signal) {
+            &base
+        } else {
+            &resolved
+        };
+        env.warn_invalid(&name, &raw, "an http:// or https:// URL", used);
     }
     resolved
+}
+
+fn generic_var_name(signal: Signal) -> String {
+    let [_, generic] = signal.otlp_vars("ENDPOINT");
+    generic
 }
 
 /// Endpoints without a scheme are `https://` unless `OTEL_EXPORTER_OTLP_INSECURE=true`.
