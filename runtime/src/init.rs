@@ -12,11 +12,12 @@ use crate::{logs, metrics, panic_hook, resource, signals, subscriber, trace};
 pub(crate) fn install(mut config: Config) -> ShutdownGuard {
     let extensions = std::mem::take(&mut config.extensions);
     let (settings, warnings) = Settings::resolve(&config, &|name| std::env::var(name).ok());
+    crate::diagnostics::register_secrets(&settings.secrets);
     for warning in &warnings {
         warn_once(warning);
     }
     if settings.debug_report {
-        eprint!("{}", settings.report());
+        eprint!("{}", crate::diagnostics::scrub(&settings.report()));
     }
     if settings.disabled.value {
         return ShutdownGuard::new();

@@ -128,7 +128,7 @@ fn every_invalid_value_warns_once_naming_the_variable_and_the_fallback() {
         r#"OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of grpc, http/protobuf, http/json; using http/protobuf (default)"#,
         r#"OTEL_EXPORTER_OTLP_INSECURE="yes" is not true or false; using false (default)"#,
         r#"OTEL_EXPORTER_OTLP_ENDPOINT="not a url" is not an http:// or https:// URL; using http://localhost:4318 (default)"#,
-        r#"OTEL_EXPORTER_OTLP_HEADERS="api-key" is not a list of key=value pairs; using [] (default)"#,
+        r#"OTEL_EXPORTER_OTLP_HEADERS is a list of key=value pairs, but its entry 1 of 1 has no `=`; that entry is not sent"#,
         r#"OTEL_EXPORTER_OTLP_TIMEOUT="10s" is not a positive number of milliseconds; using 10s (default)"#,
         r#"OTEL_EXPORTER_OTLP_COMPRESSION="brotli" is not one of gzip, none; using none (default)"#,
         r#"OTEL_EXPORTER_OTLP_CERTIFICATE="/nonexistent/ca.pem" is not a readable file; using the system's root certificates"#,
@@ -151,9 +151,16 @@ fn every_invalid_value_warns_once_naming_the_variable_and_the_fallback() {
         assert_eq!(count, 1, "expected once: {wanted}\nstderr:\n{}", run.stderr);
     }
     // A generic variable is read for each signal but warned about once.
-    for variable in ["OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_PROTOCOL="] {
+    for variable in [
+        "OTEL_EXPORTER_OTLP_ENDPOINT=",
+        "OTEL_EXPORTER_OTLP_PROTOCOL=",
+    ] {
         let lines = run.stderr.lines().filter(|l| l.contains(variable)).count();
-        assert_eq!(lines, 1, "{variable}: one warning, not one per signal:\n{}", run.stderr);
+        assert_eq!(
+            lines, 1,
+            "{variable}: one warning, not one per signal:\n{}",
+            run.stderr
+        );
     }
 }
 
@@ -310,6 +317,55 @@ fn the_export_stack_never_feeds_back_into_the_pipeline() {
                 assert!(
                     !origin.starts_with(stack),
                     "{protocol}: telemetry from the export stack ({origin}) was exported:\n{output}"
+                );
+            }
+        }
+    }
+}
+
+/// A unique secret in every input that carries one (OTLP headers, well-formed and not, the
+/// endpoint's and the Pyroscope server's user information, the Pyroscope token) never shows
+/// in what the program prints, whatever it prints: the debug report, `RUST_LOG=trace`, a
+/// collector that is down, a Pyroscope that is down, and every way of ending.
+#[test]
+fn no_credential_is_ever_printed() {
+    let closed = support::collector::free_port();
+    let endpoint = format!("http://otel-user:canary-endpoint-5521@127.0.0.1:{closed}");
+    let pyroscope = format!("http://pyro-user:canary-pyroscope-5522@127.0.0.1:{closed}");
+    let canaries = [
+        "canary-header-5520",
+        "canary-endpoint-5521",
+        "canary-pyroscope-5522",
+        "canary-token-5523",
+        "canary-bare-5524",
+    ];
+    for headers in [
+        "authorization=Bearer%20canary-header-5520",
+        "authorization=Bearer%20canary-header-5520,canary-bare-5524",
+    ] {
+        for ending in ["return", "error", "panic", "exit"] {
+            let run = program::run(
+                program::PROGRAMS[1].1,
+                &[
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+                    ("OTEL_EXPORTER_OTLP_HEADERS", headers),
+                    ("OTEL_EXPORTER_OTLP_TIMEOUT", "300"),
+                    ("OTEL_LOG_LEVEL", "debug"),
+                    ("RUST_LOG", "trace"),
+                    ("OTEL_RUST_PROFILER", "pyroscope"),
+                    ("PYROSCOPE_SERVER_ADDRESS", pyroscope.as_str()),
+                    ("PYROSCOPE_AUTH_TOKEN", "canary-token-5523"),
+                    ("OTEL_TEST_EXIT", ending),
+                ],
+            );
+            assert!(
+                run.stderr.contains("otel: effective configuration"),
+                "the debug report was printed: {run:#?}"
+            );
+            for canary in canaries {
+                assert!(
+                    !run.stdout.contains(canary) && !run.stderr.contains(canary),
+                    "{canary} printed (headers {headers}, ending {ending}): {run:#?}"
                 );
             }
         }

@@ -10,6 +10,9 @@ use super::resolve::{Resolved, Source};
 pub(crate) struct EnvReader<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
     pub(crate) warnings: Vec<String>,
+    /// Credentials seen in the variables (header values, URL user information, tokens):
+    /// whatever otel prints is scrubbed of them.
+    pub(crate) secrets: Vec<String>,
 }
 
 impl<'a> EnvReader<'a> {
@@ -17,6 +20,7 @@ impl<'a> EnvReader<'a> {
         Self {
             lookup,
             warnings: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 
@@ -78,6 +82,14 @@ impl<'a> EnvReader<'a> {
     pub(crate) fn warn(&mut self, message: String) {
         self.warnings.push(message);
     }
+
+    /// Notes a credential, so no output shows it.
+    pub(crate) fn secret(&mut self, value: &str) {
+        let value = value.trim();
+        if !value.is_empty() && !self.secrets.iter().any(|known| known == value) {
+            self.secrets.push(value.to_owned());
+        }
+    }
 }
 
 /// The specification's boolean: `true` or `false`, any case.
@@ -138,6 +150,46 @@ pub(crate) fn parse_pairs(text: &str) -> Option<Vec<(String, String)>> {
         .collect()
 }
 
+/// `key1=value1,key2=value2` as the OTLP exporters read `OTEL_EXPORTER_OTLP_HEADERS`: every
+/// well-formed entry, its value percent-decoded; the others are left out, each described by
+/// its position, never by its text (it may be a credential).
+pub(crate) fn parse_headers(text: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let entries: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .collect();
+    let count = entries.len();
+    let mut headers = Vec::new();
+    let mut problems = Vec::new();
+    for (index, entry) in entries.into_iter().enumerate() {
+        let position = format!("entry {} of {count}", index + 1);
+        let Some((key, value)) = entry.split_once('=') else {
+            problems.push(format!("{position} has no `=`"));
+            continue;
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            problems.push(format!("{position} has no name before its `=`"));
+            continue;
+        }
+        match percent_encoding::percent_decode_str(value.trim()).decode_utf8() {
+            Ok(value) => headers.push((key.to_owned(), value.into_owned())),
+            Err(_) => problems.push(format!(
+                "{position} ({key}) is not UTF-8 once percent-decoded"
+            )),
+        }
+    }
+    (headers, problems)
+}
+
+/// The user information of a URL (`user:password` in `https://user:password@host`).
+pub(crate) fn userinfo(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    authority.rsplit_once('@').map(|(userinfo, _)| userinfo)
+}
+
 /// A duration that displays as milliseconds, the unit of the `OTEL_*` duration variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Millis(pub(crate) Duration);
@@ -151,6 +203,37 @@ impl Display for Millis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_headers_are_left_out_and_described_without_their_text() {
+        let (headers, problems) = parse_headers("authorization=Bearer%20SECRET123,x-api-key, =v");
+        assert_eq!(
+            headers,
+            vec![("authorization".to_owned(), "Bearer SECRET123".to_owned())]
+        );
+        assert_eq!(
+            problems,
+            vec![
+                "entry 2 of 3 has no `=`".to_owned(),
+                "entry 3 of 3 has no name before its `=`".to_owned()
+            ]
+        );
+        assert!(
+            problems
+                .iter()
+                .all(|p| !p.contains("SECRET") && !p.contains("x-api-key"))
+        );
+    }
+
+    #[test]
+    fn user_information_is_found_in_urls() {
+        assert_eq!(
+            userinfo("http://user:SECRET789@host:4318/v1"),
+            Some("user:SECRET789")
+        );
+        assert_eq!(userinfo("http://host:4318/a@b"), None);
+        assert_eq!(userinfo("not a url"), None);
+    }
 
     #[test]
     fn pairs_are_percent_decoded() {

@@ -130,6 +130,8 @@ pub(crate) struct Settings {
     pub(crate) flush_on_signal: Resolved<bool>,
     /// `OTEL_LOG_LEVEL=debug`: print the effective configuration.
     pub(crate) debug_report: bool,
+    /// Credentials found while resolving, which no output may show.
+    pub(crate) secrets: Vec<String>,
 }
 
 /// The signals, for naming their variables.
@@ -185,7 +187,8 @@ impl Settings {
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> (Settings, Vec<String>) {
         let mut env = EnvReader::new(lookup);
-        let settings = Settings::resolve_with(config, &mut env);
+        let mut settings = Settings::resolve_with(config, &mut env);
+        settings.secrets = env.secrets;
         (settings, env.warnings)
     }
 
@@ -302,6 +305,7 @@ impl Settings {
             log_filter,
             flush_on_signal: code_or_default(config.flush_on_signal, false),
             debug_report,
+            secrets: Vec::new(),
         }
     }
 
@@ -326,6 +330,15 @@ fn resolve_profiler(env: &mut EnvReader<'_>, config: &Config) -> ProfilerSetting
         None,
         "http://localhost:4040".to_owned(),
     );
+    if let Some(userinfo) = env
+        .raw("PYROSCOPE_SERVER_ADDRESS")
+        .and_then(|url| env::userinfo(&url).map(str::to_owned))
+    {
+        env.secret(&userinfo);
+        if let Some((_, password)) = userinfo.split_once(':') {
+            env.secret(password);
+        }
+    }
     let sample_rate = env.resolve(
         &["PYROSCOPE_SAMPLE_RATE"],
         |text| {
@@ -348,7 +361,10 @@ fn resolve_profiler(env: &mut EnvReader<'_>, config: &Config) -> ProfilerSetting
         env.raw("PYROSCOPE_BASIC_AUTH_USER"),
         env.raw("PYROSCOPE_BASIC_AUTH_PASSWORD"),
     ) {
-        (Some(user), Some(password)) => Some((user, Secret(password))),
+        (Some(user), Some(password)) => {
+            env.secret(&password);
+            Some((user, Secret(password)))
+        }
         (None, None) => None,
         _ => {
             env.warn(
@@ -368,7 +384,10 @@ fn resolve_profiler(env: &mut EnvReader<'_>, config: &Config) -> ProfilerSetting
             ProfilerKind::None,
         ),
         server,
-        auth_token: env.raw("PYROSCOPE_AUTH_TOKEN").map(Secret),
+        auth_token: env.raw("PYROSCOPE_AUTH_TOKEN").map(|token| {
+            env.secret(&token);
+            Secret(token)
+        }),
         basic_auth,
         tenant: env.raw("PYROSCOPE_TENANT_ID"),
         sample_rate,
@@ -455,15 +474,7 @@ fn resolve_signal(
     );
     let endpoint = resolve_endpoint(env, config, signal, protocol.value, insecure.value);
 
-    let header_vars = signal.otlp_vars("HEADERS");
-    let headers = env.resolve(
-        &[header_vars[0].as_str(), header_vars[1].as_str()],
-        |text| env::parse_pairs(text).map(HeaderList),
-        "a list of key=value pairs",
-        None,
-        HeaderList(Vec::new()),
-    );
-    let headers = Resolved::new(headers.value.0, headers.source);
+    let headers = resolve_headers(env, signal);
 
     let timeout_vars = signal.otlp_vars("TIMEOUT");
     let timeout = millis(env.resolve(
@@ -509,6 +520,40 @@ fn resolve_signal(
 
 /// The specification's endpoint rules: a per-signal variable is used as it is; the generic
 /// variable (or the code's endpoint) is a base to which HTTP appends `/v1/<signal>`.
+/// The signal's headers, as the OTLP exporters read them: the signal's variable, else the
+/// generic one; malformed entries left out with a warning that describes them by position.
+/// Every value is noted as a secret.
+fn resolve_headers(env: &mut EnvReader<'_>, signal: Signal) -> Resolved<Vec<(String, String)>> {
+    let [signal_var, generic_var] = signal.otlp_vars("HEADERS");
+    let Some((name, raw)) = [signal_var, generic_var]
+        .into_iter()
+        .find_map(|name| env.raw(&name).map(|raw| (name, raw)))
+    else {
+        return Resolved::new(Vec::new(), Source::Default);
+    };
+    for entry in raw.split(',') {
+        match entry.split_once('=') {
+            Some((_, value)) => {
+                env.secret(value);
+                if let Ok(decoded) =
+                    percent_encoding::percent_decode_str(value.trim()).decode_utf8()
+                {
+                    env.secret(&decoded);
+                }
+            }
+            // Not a header: perhaps a credential pasted alone.
+            None => env.secret(entry),
+        }
+    }
+    let (headers, problems) = env::parse_headers(&raw);
+    for problem in problems {
+        env.warn(format!(
+            "{name} is a list of key=value pairs, but its {problem}; that entry is not sent"
+        ));
+    }
+    Resolved::new(headers, Source::Env(name))
+}
+
 fn resolve_endpoint(
     env: &mut EnvReader<'_>,
     config: &Config,
@@ -545,6 +590,21 @@ fn resolve_endpoint(
         None => Resolved::new(for_signal(default_base), Source::Default),
     };
     let [signal_var, generic_var] = signal.otlp_vars("ENDPOINT");
+    for url in [
+        env.raw(&signal_var),
+        env.raw(&generic_var),
+        config.endpoint.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Some(userinfo) = env::userinfo(&url).map(str::to_owned) {
+            env.secret(&userinfo);
+            if let Some((_, password)) = userinfo.split_once(':') {
+                env.secret(password);
+            }
+        }
+    }
     let mut rejected = Vec::new();
     let mut found = None;
     if let Some(raw) = env.raw(&signal_var) {
@@ -928,8 +988,8 @@ mod tests {
              http/json; using http/protobuf (default)",
             "OTEL_EXPORTER_OTLP_TIMEOUT=\"10s\" is not a positive number of milliseconds; using \
              10s (default)",
-            "OTEL_EXPORTER_OTLP_HEADERS=\"api-key\" is not a list of key=value pairs; using [] \
-             (default)",
+            "OTEL_EXPORTER_OTLP_HEADERS is a list of key=value pairs, but its entry 1 of 1 has \
+             no `=`; that entry is not sent",
         ];
         for line in expected {
             let count = warnings.iter().filter(|w| *w == line).count();
