@@ -79,7 +79,6 @@ pub(crate) fn warn_once(message: &str) {
 
 /// Prints `otel: warning: {message}` to stderr, every time: for callers that say each episode
 /// once themselves (a failure until it recovers).
-#[cfg_attr(not(feature = "profiler"), allow(dead_code))]
 pub(crate) fn warn(message: &str) {
     eprintln!("otel: warning: {}", scrub(message));
 }

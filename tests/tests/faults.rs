@@ -154,3 +154,60 @@ fn a_full_queue_drops_without_blocking_and_says_how_many_at_shutdown() {
         "dropped {dropped}: {report}"
     );
 }
+
+/// `flush_on_signal` with a collector that never answers: the first SIGTERM starts the final
+/// flush, which would wait out the 3 s shutdown timeout; a SIGINT during it ends the program
+/// at once, saying so.
+#[test]
+fn a_second_signal_during_the_final_flush_exits_at_once() {
+    use std::io::{BufRead as _, BufReader, Read as _};
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let binary = PROGRAMS.iter().find(|(f, _)| *f == "tokio-multi").map(|(_, b)| *b).expect("program");
+    let mut child = program::command(
+        binary,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_TEST_EXIT", "signal"),
+        ],
+    )
+    .spawn()
+    .expect("spawn the program");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    while line.trim() != "ready" {
+        line.clear();
+        assert!(stdout.read_line(&mut line).expect("stdout") > 0, "no ready line");
+    }
+    let kill = |signal: &str| {
+        std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("run kill")
+    };
+    let first = std::time::Instant::now();
+    assert!(kill("-TERM").success());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(kill("-INT").success());
+    let status = child.wait().expect("the program ends");
+    let elapsed = first.elapsed();
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    assert!(
+        elapsed < Duration::from_millis(1500),
+        "ended {elapsed:?} after the first signal, not after the 3 s timeout: {stderr}"
+    );
+    assert!(stderr.contains("a second signal during the final flush"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt as _;
+    assert_eq!(status.signal(), Some(15), "ended as SIGTERM would have: {status:?}");
+}
