@@ -11,7 +11,7 @@ use crate::{logs, metrics, panic_hook, resource, signals, subscriber, trace};
 /// Resolves `config` against the process environment and installs everything.
 pub(crate) fn install(mut config: Config) -> ShutdownGuard {
     let extensions = std::mem::take(&mut config.extensions);
-    let (settings, warnings) = Settings::resolve(&config, &|name| std::env::var(name).ok());
+    let (settings, warnings) = Settings::resolve(&config, &read_variable);
     crate::diagnostics::register_secrets(&settings.secrets);
     for warning in &warnings {
         warn_once(warning);
@@ -144,6 +144,21 @@ fn want_runtime_metrics(_: &opentelemetry_sdk::metrics::SdkMeterProvider) {
         "runtime metrics were asked for, but otel was built without its `runtime-metrics` \
          feature; add it to record them",
     );
+}
+
+/// A variable of the process environment; one that is not valid UTF-8 is one warning and
+/// counts as unset (every `OTEL_*` value is text).
+fn read_variable(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) => Some(value),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            warn_once(&format!(
+                "{name} is not valid UTF-8; it is ignored, as if it were not set"
+            ));
+            None
+        }
+    }
 }
 
 fn install_propagators(propagators: &[Propagator]) {

@@ -371,3 +371,39 @@ fn no_credential_is_ever_printed() {
         }
     }
 }
+
+/// A value that is not UTF-8 and a certificate file that holds no certificate are each one
+/// warning; the program runs on with the fallback.
+#[test]
+fn non_utf8_values_and_certificate_files_without_certificates_warn() {
+    use std::os::unix::ffi::OsStrExt as _;
+
+    let garbage = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("not-a-certificate.pem");
+    std::fs::write(&garbage, "this is not a certificate\n").expect("write the file");
+    let output = program::command(program::PROGRAMS[0].1, &[("OTEL_TEST_EXIT", "return")])
+        .env(
+            "OTEL_SERVICE_NAME",
+            std::ffi::OsStr::from_bytes(b"shop-\xff\xfe"),
+        )
+        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &garbage)
+        .env("OTEL_TRACES_EXPORTER", "none")
+        .env("OTEL_METRICS_EXPORTER", "none")
+        .env("OTEL_LOGS_EXPORTER", "none")
+        .output()
+        .expect("run the program");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let warning = |needle: &str| stderr.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(
+        warning("otel: warning: OTEL_SERVICE_NAME is not valid UTF-8; it is ignored"),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        warning(
+            "holds no PEM certificate (no -----BEGIN CERTIFICATE----- block); using the system's root certificates"
+        ),
+        1,
+        "{stderr}"
+    );
+}

@@ -171,7 +171,11 @@ fn a_second_signal_during_the_final_flush_exits_at_once() {
         }
     });
     let endpoint = format!("http://127.0.0.1:{port}");
-    let binary = PROGRAMS.iter().find(|(f, _)| *f == "tokio-multi").map(|(_, b)| *b).expect("program");
+    let binary = PROGRAMS
+        .iter()
+        .find(|(f, _)| *f == "tokio-multi")
+        .map(|(_, b)| *b)
+        .expect("program");
     let mut child = program::command(
         binary,
         &[
@@ -185,7 +189,10 @@ fn a_second_signal_during_the_final_flush_exits_at_once() {
     let mut line = String::new();
     while line.trim() != "ready" {
         line.clear();
-        assert!(stdout.read_line(&mut line).expect("stdout") > 0, "no ready line");
+        assert!(
+            stdout.read_line(&mut line).expect("stdout") > 0,
+            "no ready line"
+        );
     }
     let kill = |signal: &str| {
         std::process::Command::new("kill")
@@ -207,7 +214,14 @@ fn a_second_signal_during_the_final_flush_exits_at_once() {
         elapsed < Duration::from_millis(1500),
         "ended {elapsed:?} after the first signal, not after the 3 s timeout: {stderr}"
     );
-    assert!(stderr.contains("a second signal during the final flush"), "{stderr}");
+    assert!(
+        stderr.contains("a second signal during the final flush"),
+        "{stderr}"
+    );
     use std::os::unix::process::ExitStatusExt as _;
-    assert_eq!(status.signal(), Some(15), "ended as SIGTERM would have: {status:?}");
+    assert_eq!(
+        status.signal(),
+        Some(15),
+        "ended as SIGTERM would have: {status:?}"
+    );
 }

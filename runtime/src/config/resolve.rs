@@ -497,13 +497,23 @@ fn resolve_signal(
     let certificate_vars = signal.otlp_vars("CERTIFICATE");
     let certificate = certificate_vars.iter().find_map(|name| {
         let path = PathBuf::from(env.raw(name)?);
-        if path.is_file() {
-            Some(Resolved::new(path, Source::Env(name.clone())))
-        } else {
-            env.warn(format!(
-                "{name}={path:?} is not a readable file; using the system's root certificates"
-            ));
-            None
+        match std::fs::read(&path) {
+            Ok(pem) if pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
+                Some(Resolved::new(path, Source::Env(name.clone())))
+            }
+            Ok(_) => {
+                env.warn(format!(
+                    "{name}={path:?} holds no PEM certificate (no -----BEGIN CERTIFICATE----- \
+                     block); using the system's root certificates"
+                ));
+                None
+            }
+            Err(_) => {
+                env.warn(format!(
+                    "{name}={path:?} is not a readable file; using the system's root certificates"
+                ));
+                None
+            }
         }
     });
 
