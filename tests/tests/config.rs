@@ -407,3 +407,37 @@ fn non_utf8_values_and_certificate_files_without_certificates_warn() {
         "{stderr}"
     );
 }
+
+/// Sizes and durations that would allocate gigabytes or overflow a clock are cut to the
+/// documented bounds, one warning each naming the variable and the value used.
+#[test]
+fn huge_sizes_and_durations_are_bounded() {
+    let run = program::run(
+        program::PROGRAMS[0].1,
+        &[
+            ("OTEL_TEST_EXIT", "return"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100000000"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "100000000"),
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "99999999999"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "18446744073709551615"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "18446744073709551615"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "18446744073709551615"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    for line in [
+        "OTEL_BSP_MAX_QUEUE_SIZE=100000000 is above 100000, the largest otel allows (the queue is allocated whole at start); using 100000",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=100000000 is above 100000, the largest otel allows (the queue is allocated whole at start); using 100000",
+        "OTEL_BLRP_MAX_QUEUE_SIZE=99999999999 is above 100000, the largest otel allows (the queue is allocated whole at start); using 100000",
+        "OTEL_BSP_SCHEDULE_DELAY=18446744073709551615 ms is longer than a day, the longest otel allows; using 1 day",
+        "OTEL_EXPORTER_OTLP_TIMEOUT=18446744073709551615 ms is longer than a day, the longest otel allows; using 1 day",
+        "OTEL_METRIC_EXPORT_INTERVAL=18446744073709551615 ms is longer than a day, the longest otel allows; using 1 day",
+    ] {
+        let wanted = format!("otel: warning: {line}");
+        let count = run.stderr.lines().filter(|l| *l == wanted).count();
+        assert_eq!(count, 1, "once: {wanted}\n{}", run.stderr);
+    }
+}

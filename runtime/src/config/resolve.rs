@@ -263,6 +263,7 @@ impl Settings {
             config.export_interval.map(Millis),
             Millis(Duration::from_secs(60)),
         ));
+        let export_interval = bounded(env, export_interval);
 
         let log_filter = resolve_log_filter(env, config);
         let (code_host, code_port) = match &config.prometheus {
@@ -484,6 +485,7 @@ fn resolve_signal(
         config.timeout.map(Millis),
         Millis(DEFAULT_OTLP_TIMEOUT),
     ));
+    let timeout = bounded(env, timeout);
 
     let compression_vars = signal.otlp_vars("COMPRESSION");
     let compression = env.resolve(
@@ -693,6 +695,7 @@ fn resolve_batch(env: &mut EnvReader<'_>, prefix: &str, default_delay_ms: u64) -
         None,
         Millis(Duration::from_millis(default_delay_ms)),
     ));
+    let schedule_delay = bounded(env, schedule_delay);
     let queue_var = format!("{prefix}_MAX_QUEUE_SIZE");
     let max_queue_size = env.resolve(
         &[queue_var.as_str()],
@@ -701,14 +704,16 @@ fn resolve_batch(env: &mut EnvReader<'_>, prefix: &str, default_delay_ms: u64) -
         None,
         2048,
     );
+    let max_queue_size = bounded_queue(env, max_queue_size);
     let batch_var = format!("{prefix}_MAX_EXPORT_BATCH_SIZE");
-    let mut max_export_batch_size = env.resolve(
+    let max_export_batch_size = env.resolve(
         &[batch_var.as_str()],
         env::parse_count,
         "a positive whole number",
         None,
         512,
     );
+    let mut max_export_batch_size = bounded_queue(env, max_export_batch_size);
     if max_export_batch_size.value > max_queue_size.value {
         // The specification: the batch size must not exceed the queue size.
         env.warn(format!(
@@ -817,6 +822,44 @@ fn unknown_service() -> String {
 
 fn millis(resolved: Resolved<Millis>) -> Resolved<Duration> {
     Resolved::new(resolved.value.0, resolved.source)
+}
+
+/// The longest duration a variable may set: longer ones (`u64::MAX` ms) would overflow the
+/// clocks they are added to.
+const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The largest queue a variable may set. The SDK's batch processors allocate their whole
+/// queue when they start (a span takes 352 bytes, a log record 528): at this bound, about
+/// 36 MB of spans or 53 MB of log records.
+const LARGEST_QUEUE: usize = 100_000;
+
+/// A duration from a variable, at most [`LONGEST`], with one warning when it was cut.
+fn bounded(env: &mut EnvReader<'_>, resolved: Resolved<Duration>) -> Resolved<Duration> {
+    if resolved.value <= LONGEST {
+        return resolved;
+    }
+    if let Source::Env(name) = &resolved.source {
+        env.warn(format!(
+            "{name}={} ms is longer than a day, the longest otel allows; using 1 day",
+            resolved.value.as_millis()
+        ));
+    }
+    Resolved::new(LONGEST, resolved.source)
+}
+
+/// A queue size from a variable, at most [`LARGEST_QUEUE`], with one warning when cut.
+fn bounded_queue(env: &mut EnvReader<'_>, resolved: Resolved<usize>) -> Resolved<usize> {
+    if resolved.value <= LARGEST_QUEUE {
+        return resolved;
+    }
+    if let Source::Env(name) = &resolved.source {
+        env.warn(format!(
+            "{name}={} is above {LARGEST_QUEUE}, the largest otel allows (the queue is \
+             allocated whole at start); using {LARGEST_QUEUE}",
+            resolved.value
+        ));
+    }
+    Resolved::new(LARGEST_QUEUE, resolved.source)
 }
 
 fn one_of(spellings: &[&str]) -> String {
