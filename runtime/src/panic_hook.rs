@@ -7,12 +7,31 @@ use std::sync::Once;
 use opentelemetry::trace::{Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 
+std::thread_local! {
+    /// Set while [`caught`] runs telemetry's own code that may panic (an attribute's value):
+    /// such a panic is caught and reported as one warning, not printed as the program's.
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic in it: telemetry's evaluation of the program's values (an
+/// attribute's expression, its `Display`) must never change what the program does. The
+/// panic is not recorded on the span nor printed by the hook; `None` says it happened.
+pub(crate) fn caught<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let outer = CATCHING.with(|catching| catching.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING.with(|catching| catching.set(outer));
+    result.ok()
+}
+
 /// Installs the hook once per process, keeping whatever hook was there before.
 pub(crate) fn install() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            if CATCHING.with(std::cell::Cell::get) {
+                return;
+            }
             record_on_current_span(info);
             previous(info);
             // With `panic = "abort"` no destructor runs: flush here, or lose everything.

@@ -752,3 +752,47 @@ fn futures_poll<F: std::future::Future>(future: F) -> F::Output {
         .expect("a runtime")
         .block_on(future)
 }
+
+/// A value whose `Display` panics, as a buggy one in the program might.
+struct Explosive;
+
+impl fmt::Display for Explosive {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        panic!("Display panicked on purpose")
+    }
+}
+
+#[otel::span(attributes(order = %Explosive, count = 1))]
+fn with_explosive_display() -> u32 {
+    7
+}
+
+#[otel::span(attributes(first = items[0], fifth = items[4]))]
+fn with_explosive_expression(items: &[u32]) -> usize {
+    items.len()
+}
+
+#[test]
+fn a_panicking_attribute_never_stops_the_function() {
+    let spans = capture_spans();
+    assert_eq!(with_explosive_display(), 7, "the body ran");
+    assert_eq!(with_explosive_expression(&[3, 4]), 2, "the body ran");
+
+    let display = spans.span("with_explosive_display");
+    let value = attribute;
+    assert_eq!(value(&display, "order"), Some(Value::from("<panicked>")));
+    assert_eq!(value(&display, "count"), Some(Value::I64(1)));
+    assert_eq!(display.status, Status::Unset, "not the function's failure");
+
+    let expression = spans.span("with_explosive_expression");
+    assert_eq!(
+        value(&expression, "first"),
+        Some(Value::I64(3)),
+        "made before the panic"
+    );
+    assert_eq!(
+        value(&expression, "otel.attribute.panicked"),
+        Some(Value::from("<panicked>"))
+    );
+    assert_eq!(value(&expression, "fifth"), None);
+}

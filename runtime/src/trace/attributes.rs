@@ -148,6 +148,41 @@ pub fn attribute<T: AttributeValue + ?Sized>(
     }
 }
 
+/// What an attribute records when making its value panicked.
+pub(crate) const PANICKED: &str = "<panicked>";
+
+/// `value` formatted by `format`; a panic in the program's `Display` or `Debug` is caught,
+/// said once, and recorded as [`PANICKED`]: telemetry never changes what the program does.
+#[inline]
+fn formatted(key: &'static str, format: impl FnOnce() -> String) -> Value {
+    match crate::panic_hook::caught(format) {
+        Some(text) => Value::String(text.into()),
+        None => {
+            warned_panic(key);
+            Value::from(PANICKED)
+        }
+    }
+}
+
+/// One warning for span attribute expressions that panicked.
+#[cold]
+pub(crate) fn warned_expression_panic() {
+    crate::diagnostics::warn_once(
+        "an attribute expression of a span panicked; the span records the attributes made \
+         before it and `otel.attribute.panicked`, and the function runs as it would without \
+         telemetry",
+    );
+}
+
+/// One warning per attribute key whose value panicked.
+#[cold]
+pub(crate) fn warned_panic(key: &str) {
+    crate::diagnostics::warn_once(&format!(
+        "the attribute `{key}` panicked while its value was made; it is recorded as \
+         \"{PANICKED}\" and the function runs as it would without telemetry"
+    ));
+}
+
 /// `key = %value`. Not a public API.
 #[inline]
 pub fn attribute_display<T: Display + ?Sized>(
@@ -157,7 +192,7 @@ pub fn attribute_display<T: Display + ?Sized>(
 ) {
     list.push(KeyValue::new(
         Key::from_static_str(key),
-        Value::String(value.to_string().into()),
+        formatted(key, || value.to_string()),
     ));
 }
 
@@ -166,7 +201,7 @@ pub fn attribute_display<T: Display + ?Sized>(
 pub fn attribute_debug<T: Debug + ?Sized>(list: &mut Vec<KeyValue>, key: &'static str, value: &T) {
     list.push(KeyValue::new(
         Key::from_static_str(key),
-        Value::String(format!("{value:?}").into()),
+        formatted(key, || format!("{value:?}")),
     ));
 }
 
@@ -185,7 +220,7 @@ pub fn metric_attribute<T: AttributeValue + ?Sized>(key: &'static str, value: &T
 pub fn metric_attribute_display<T: Display + ?Sized>(key: &'static str, value: &T) -> KeyValue {
     KeyValue::new(
         Key::from_static_str(key),
-        Value::String(value.to_string().into()),
+        formatted(key, || value.to_string()),
     )
 }
 
@@ -194,7 +229,7 @@ pub fn metric_attribute_display<T: Display + ?Sized>(key: &'static str, value: &
 pub fn metric_attribute_debug<T: Debug + ?Sized>(key: &'static str, value: &T) -> KeyValue {
     KeyValue::new(
         Key::from_static_str(key),
-        Value::String(format!("{value:?}").into()),
+        formatted(key, || format!("{value:?}")),
     )
 }
 

@@ -131,7 +131,15 @@ impl SpanSite {
                 }
             }
             let mut list = Vec::with_capacity(self.attribute_count + EXTRA_ATTRIBUTES);
-            attributes(&mut list);
+            // The attributes' expressions are the program's code, run for telemetry: a panic
+            // in one is caught, and the span records what was made before it.
+            if crate::panic_hook::caught(|| attributes(&mut list)).is_none() {
+                super::attributes::warned_expression_panic();
+                list.push(KeyValue::new(
+                    "otel.attribute.panicked",
+                    super::attributes::PANICKED,
+                ));
+            }
             self.push_code_location(&mut list);
             let mut builder = SpanBuilder::from_name(self.span_name())
                 .with_kind(self.kind.clone())
