@@ -71,7 +71,7 @@ fn shut_down(pipelines: Pipelines) {
     } = pipelines;
     let deadline = Instant::now() + timeout;
     let (done, results) = mpsc::channel::<(&'static str, OTelSdkResult)>();
-    let mut pending = 0;
+    let mut pending: Vec<&'static str> = Vec::new();
     let mut spawn = |name: &'static str, job: Box<dyn FnOnce() -> OTelSdkResult + Send>| {
         let done = done.clone();
         let spawned = std::thread::Builder::new()
@@ -80,7 +80,7 @@ fn shut_down(pipelines: Pipelines) {
                 let _ = done.send((name, job()));
             });
         match spawned {
-            Ok(_) => pending += 1,
+            Ok(_) => pending.push(name),
             Err(error) => warn_once(&format!("could not flush {name}: {error}")),
         }
     };
@@ -112,24 +112,29 @@ fn shut_down(pipelines: Pipelines) {
         );
     }
     drop(done);
-    while pending > 0 {
+    let mut flushed = true;
+    while !pending.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
         match results.recv_timeout(left) {
-            Ok((name, Err(error))) => {
-                pending -= 1;
-                warn_once(&format!("flushing {name} at shutdown failed: {error}"));
+            Ok((name, result)) => {
+                pending.retain(|pending| *pending != name);
+                if let Err(error) = result {
+                    warn_once(&format!("flushing {name} at shutdown failed: {error}"));
+                }
             }
-            Ok((_, Ok(()))) => pending -= 1,
             Err(_) => {
+                flushed = false;
                 warn_once(&format!(
-                    "telemetry was not fully flushed within the shutdown timeout of {}; some \
-                     data may be lost",
+                    "the final flush of {} did not finish within the shutdown timeout of {}; \
+                     what it still held is lost",
+                    pending.join(" and "),
                     humantime::format_duration(timeout)
                 ));
                 break;
             }
         }
     }
+    crate::delivery::summarize(flushed);
     if let Some(endpoint) = prometheus {
         endpoint.stop(deadline.saturating_duration_since(Instant::now()));
     }

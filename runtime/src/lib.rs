@@ -74,6 +74,7 @@
 
 mod config;
 pub mod current_span;
+mod delivery;
 mod diagnostics;
 mod exporter;
 #[cfg(feature = "http-server")]

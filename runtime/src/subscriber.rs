@@ -90,9 +90,26 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SdkWarnings {
         event: &tracing::Event<'_>,
         _ctx: tracing_subscriber::layer::Context<'_, S>,
     ) {
+        let metadata = event.metadata();
+        // What `otel` counts and says itself (crate::delivery): failed exports with their
+        // endpoint and counts, drops in its shutdown summary.
+        if matches!(
+            metadata.name(),
+            "BatchSpanProcessor.ExportError"
+                | "BatchLogProcessor.ExportError"
+                | "BatchSpanProcessor.SpansDropped"
+                | "BatchLogProcessor.LogsDropped"
+        ) {
+            return;
+        }
         let mut fields = FieldText(String::new());
         event.record(&mut fields);
-        let metadata = event.metadata();
+        // The OTLP exporters' retry reports for spans and logs: said by crate::delivery too.
+        if metadata.name().starts_with("Export.Failed")
+            && (fields.0.contains("Traces") || fields.0.contains("Logs"))
+        {
+            return;
+        }
         warn_once_keyed(
             metadata.name(),
             &format!(

@@ -66,8 +66,7 @@ fn assert_program_exits_promptly(
             .stderr
             .lines()
             .filter(|line| {
-                line.starts_with("otel: warning:")
-                    && line.contains("BatchSpanProcessor.ExportError")
+                line.starts_with("otel: warning: spans: exports to ") && line.contains(" fail (")
             })
             .count();
         match says {
@@ -136,23 +135,17 @@ fn a_full_queue_drops_without_blocking_and_says_how_many_at_shutdown() {
         workload_ms < 1000,
         "a full queue blocked the calls: {run:#?}"
     );
-    let report = run
-        .stderr
-        .lines()
-        .find(|line| line.contains("BatchSpanProcessor.SpansDropped"))
-        .unwrap_or_else(|| panic!("no drop report at shutdown: {run:#?}"));
-    let dropped: u64 = report
-        .split("dropped_span_count=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|count| count.parse().ok())
-        .unwrap_or_else(|| panic!("no count in {report:?}"));
-    // Of the 5,000 flooded spans (and the workload's four), at most one batch in the hung
-    // export and one queue full were not dropped.
-    assert!(
-        (5000 - 64 - 64..=5004).contains(&dropped),
-        "dropped {dropped}: {report}"
+    let summary = Summary::of(&run.stderr, "spans")
+        .unwrap_or_else(|| panic!("no loss summary at shutdown: {run:#?}"));
+    assert_eq!(
+        summary.ended, 5004,
+        "the flood and the workload's four: {run:#?}"
     );
+    assert_eq!(summary.delivered, 0, "{run:#?}");
+    assert_eq!(summary.lost, summary.ended, "{run:#?}");
+    // Of the 5,000 flooded spans, at most one batch in the hung export and one queue full
+    // were not dropped from a full queue.
+    assert!(summary.line.contains("queue full"), "{}", summary.line);
 }
 
 /// `flush_on_signal` with a collector that never answers: the first SIGTERM starts the final
@@ -224,4 +217,140 @@ fn a_second_signal_during_the_final_flush_exits_at_once() {
         Some(15),
         "ended as SIGTERM would have: {status:?}"
     );
+}
+
+/// An OTLP/HTTP receiver on a loopback port that answers the first `failing` trace exports
+/// with 500, then accepts, counting the spans it accepted.
+fn flapping_receiver(
+    failing: usize,
+) -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+    tokio::runtime::Runtime,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message as _;
+
+    let accepted = Arc::new(AtomicU64::new(0));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a port");
+    let address = listener.local_addr().expect("its address");
+    let counted = accepted.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let (counted, requests) = (counted.clone(), requests.clone());
+            async move {
+                if requests.fetch_add(1, Ordering::SeqCst) < failing {
+                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                let spans: usize = ExportTraceServiceRequest::decode(body)
+                    .map(|request| {
+                        request
+                            .resource_spans
+                            .iter()
+                            .flat_map(|r| &r.scope_spans)
+                            .map(|s| s.spans.len())
+                            .sum()
+                    })
+                    .unwrap_or(0);
+                counted.fetch_add(spans as u64, Ordering::SeqCst);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{address}"), accepted, runtime)
+}
+
+/// A collector that fails the first exports and then recovers: the failure is said once, the
+/// recovery once with what was lost, and the spans it accepted plus those reported lost are
+/// exactly the spans the program ended.
+#[test]
+fn delivered_plus_reported_lost_is_every_span_ended() {
+    let (endpoint, accepted, _runtime) = flapping_receiver(2);
+    let (_, binary) = PROGRAMS[0];
+    let run = program::run(
+        binary,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100000"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+            ("OTEL_TEST_FLOOD", "1000"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let summary = Summary::of(&run.stderr, "spans")
+        .unwrap_or_else(|| panic!("no loss summary at shutdown: {run:#?}"));
+    let accepted = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        summary.ended, 1004,
+        "the flood and the workload's four: {run:#?}"
+    );
+    assert_eq!(
+        summary.delivered, accepted,
+        "delivered is what the collector accepted: {run:#?}"
+    );
+    assert_eq!(summary.delivered + summary.lost, summary.ended, "{run:#?}");
+    assert_eq!(summary.lost, 128, "the two failed batches of 64: {run:#?}");
+    let says = |needle: &str| run.stderr.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(
+        says("spans: exports to "),
+        2,
+        "one failure line, one recovery line: {run:#?}"
+    );
+    assert_eq!(
+        says(&format!(
+            "spans: exports to {endpoint}/v1/traces recovered after 1s; 128 spans lost"
+        )),
+        1,
+        "{run:#?}"
+    );
+}
+
+/// A signal's shutdown summary: `spans: N ended, D delivered, L lost (...)`.
+#[derive(Debug)]
+struct Summary {
+    ended: u64,
+    delivered: u64,
+    lost: u64,
+    line: String,
+}
+
+impl Summary {
+    fn of(stderr: &str, what: &str) -> Option<Summary> {
+        let line = stderr.lines().find(|line| {
+            line.starts_with(&format!("otel: warning: {what}: ")) && line.contains(" ended, ")
+        })?;
+        let number = |after: &str| -> Option<u64> {
+            let before = line.split(after).next()?;
+            before
+                .rsplit(|c: char| !c.is_ascii_digit())
+                .find(|s| !s.is_empty())?
+                .parse()
+                .ok()
+        };
+        Some(Summary {
+            ended: number(" ended")?,
+            delivered: number(" delivered")?,
+            lost: number(" lost")?,
+            line: line.to_owned(),
+        })
+    }
 }

@@ -337,7 +337,11 @@ impl Config {
             .traces
             .steps
             .push(Box::new(move |builder, limits| {
-                builder.with_span_processor(crate::trace::provider::batch(exporter, limits))
+                builder.with_span_processor(crate::trace::provider::batch(
+                    exporter,
+                    limits,
+                    "the exporter added with Config::with_span_exporter",
+                ))
             }));
         self
     }

@@ -7,6 +7,7 @@ use opentelemetry_sdk::logs::{
 };
 
 use crate::config::{BatchSettings, Exporter, LogStep, Settings};
+use crate::delivery::{CountedLogExporter, CountedLogs, Ledger};
 use crate::diagnostics::warn_once;
 use crate::exporter::{console::ConsoleLogExporter, otlp};
 
@@ -24,7 +25,15 @@ pub(crate) fn provider(
     if signal.uses(Exporter::Otlp) {
         match otlp::log_exporter(signal) {
             Ok(exporter) => {
-                builder = builder.with_log_processor(batch(exporter, &settings.log_batch));
+                let ledger = Ledger::register("log records", &signal.endpoint.value);
+                let exporter = CountedLogExporter {
+                    inner: exporter,
+                    ledger: ledger.clone(),
+                };
+                builder = builder.with_log_processor(CountedLogs {
+                    inner: batch(exporter, &settings.log_batch),
+                    ledger,
+                });
             }
             Err(error) => warn_once(&format!("the OTLP log exporter is off: {error}")),
         }

@@ -9,6 +9,7 @@ use opentelemetry_sdk::trace::{
 };
 
 use crate::config::{BatchSettings, Exporter, SamplerKind, Settings, TraceExtensions};
+use crate::delivery::{CountedSpanExporter, CountedSpans, Ledger};
 use crate::diagnostics::warn_once;
 use crate::exporter::{console::ConsoleSpanExporter, otlp};
 
@@ -45,7 +46,11 @@ pub(crate) fn pipeline(
     if signal.uses(Exporter::Otlp) {
         match otlp::span_exporter(signal) {
             Ok(exporter) => {
-                builder = builder.with_span_processor(batch(exporter, &settings.span_batch));
+                builder = builder.with_span_processor(batch(
+                    exporter,
+                    &settings.span_batch,
+                    &signal.endpoint.value,
+                ));
             }
             Err(error) => warn_once(&format!("the OTLP span exporter is off: {error}")),
         }
@@ -63,21 +68,31 @@ pub(crate) fn pipeline(
     })
 }
 
-/// The SDK's batch processor with the resolved `OTEL_BSP_*` limits. The SDK's own builder
-/// reads the variables we do not resolve (`OTEL_BSP_EXPORT_TIMEOUT`,
+/// The SDK's batch processor with the resolved `OTEL_BSP_*` limits, counting what it is
+/// given and what its exports to `destination` deliver and lose (see [`crate::delivery`]).
+/// The SDK's own builder reads the variables we do not resolve (`OTEL_BSP_EXPORT_TIMEOUT`,
 /// `OTEL_BSP_MAX_CONCURRENT_EXPORTS`).
 pub(crate) fn batch(
     exporter: impl SpanExporter + 'static,
     limits: &BatchSettings,
-) -> BatchSpanProcessor {
+    destination: &str,
+) -> CountedSpans<BatchSpanProcessor> {
+    let ledger = Ledger::register("spans", destination);
+    let exporter = CountedSpanExporter {
+        inner: exporter,
+        ledger: ledger.clone(),
+    };
     let config = BatchConfigBuilder::default()
         .with_max_queue_size(limits.max_queue_size.value)
         .with_scheduled_delay(limits.schedule_delay.value)
         .with_max_export_batch_size(limits.max_export_batch_size.value)
         .build();
-    BatchSpanProcessor::builder(exporter)
-        .with_batch_config(config)
-        .build()
+    CountedSpans {
+        inner: BatchSpanProcessor::builder(exporter)
+            .with_batch_config(config)
+            .build(),
+        ledger,
+    }
 }
 
 fn sampler(kind: SamplerKind, ratio: f64) -> Sampler {
