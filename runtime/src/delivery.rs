@@ -32,8 +32,11 @@ const REPORT_EVERY: Duration = Duration::from_secs(60);
 /// One signal's counts.
 #[derive(Debug)]
 pub(crate) struct Ledger {
-    /// `spans`, `log records`.
+    /// `spans`, `log records`, `metric exports`.
     what: &'static str,
+    /// What being handed to the pipeline is called: `ended` (spans, log records) or
+    /// `attempted` (metric exports, each one item).
+    handed_word: &'static str,
     /// Where exports go, as messages show it (no credentials).
     endpoint: String,
     handed: AtomicU64,
@@ -61,6 +64,11 @@ impl Ledger {
     pub(crate) fn register(what: &'static str, endpoint: &str) -> Arc<Ledger> {
         let ledger = Arc::new(Ledger {
             what,
+            handed_word: if what == "metric exports" {
+                "attempted"
+            } else {
+                "ended"
+            },
             endpoint: crate::config::resolve::without_userinfo(endpoint),
             handed: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
@@ -160,8 +168,9 @@ impl Ledger {
             });
         }
         Some(format!(
-            "{}: {handed} ended, {delivered} delivered, {} lost ({}) on the way to {}",
+            "{}: {handed} {}, {delivered} delivered, {} lost ({}) on the way to {}",
             self.what,
+            self.handed_word,
             failed + unexported,
             causes.join(", "),
             self.endpoint
@@ -314,5 +323,39 @@ impl<E: LogExporter> LogExporter for CountedLogExporter<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+/// A metric exporter counting its exports, each one item: a failed export loses that
+/// collection's points.
+#[derive(Debug)]
+pub(crate) struct CountedMetricExporter<E> {
+    pub(crate) inner: E,
+    pub(crate) ledger: Arc<Ledger>,
+}
+
+impl<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>
+    opentelemetry_sdk::metrics::exporter::PushMetricExporter for CountedMetricExporter<E>
+{
+    async fn export(
+        &self,
+        metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> OTelSdkResult {
+        self.ledger.handed();
+        let result = self.inner.export(metrics).await;
+        self.ledger.exported(1, &result);
+        result
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        self.inner.temporality()
     }
 }

@@ -97,6 +97,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SdkWarnings {
             metadata.name(),
             "BatchSpanProcessor.ExportError"
                 | "BatchLogProcessor.ExportError"
+                | "PeriodicReader.ExportError"
                 | "BatchSpanProcessor.SpansDropped"
                 | "BatchLogProcessor.LogsDropped"
         ) {
@@ -106,7 +107,9 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SdkWarnings {
         event.record(&mut fields);
         // The OTLP exporters' retry reports for spans and logs: said by crate::delivery too.
         if metadata.name().starts_with("Export.Failed")
-            && (fields.0.contains("Traces") || fields.0.contains("Logs"))
+            && ["Traces", "Logs", "Metrics"]
+                .iter()
+                .any(|signal| fields.0.contains(signal))
         {
             return;
         }

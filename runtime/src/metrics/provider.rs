@@ -31,6 +31,13 @@ pub(crate) fn pipeline(
     if signal.uses(Exporter::Otlp) {
         match otlp::metric_exporter(signal) {
             Ok(exporter) => {
+                let exporter = crate::delivery::CountedMetricExporter {
+                    inner: exporter,
+                    ledger: crate::delivery::Ledger::register(
+                        "metric exports",
+                        &signal.endpoint.value,
+                    ),
+                };
                 builder = builder.with_reader(
                     PeriodicReader::builder(exporter)
                         .with_interval(interval)
