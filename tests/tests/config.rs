@@ -441,3 +441,316 @@ fn huge_sizes_and_durations_are_bounded() {
         assert_eq!(count, 1, "once: {wanted}\n{}", run.stderr);
     }
 }
+
+/// Bad values, one at a time, of every kind: garbage, empty, negative, huge, not a number,
+/// unicode, the wrong scheme, malformed lists. None crashes the program or balloons its
+/// memory; each is exactly the one warning shown, naming the variable and what is used
+/// instead; an accepted value (empty is unset, case does not matter) says nothing.
+#[test]
+fn bad_values_one_by_one_each_warn_exactly_once() {
+    let cases: &[(&str, &str, Option<&str>)] = &[
+        (
+            "OTEL_SDK_DISABLED",
+            "maybe",
+            Some(r#"OTEL_SDK_DISABLED="maybe" is not true or false; using false (default)"#),
+        ),
+        ("OTEL_SDK_DISABLED", "", None),
+        ("OTEL_SERVICE_NAME", "店舗-サービス", None),
+        (
+            "OTEL_TRACES_EXPORTER",
+            "zipkin",
+            Some(
+                r#"OTEL_TRACES_EXPORTER="zipkin" is not a comma-separated list of otlp, console, prometheus, none; using otlp (default)"#,
+            ),
+        ),
+        ("OTEL_TRACES_EXPORTER", "otlp,,console", None),
+        ("OTEL_TRACES_EXPORTER", "none,otlp", None),
+        ("OTEL_METRICS_EXPORTER", "OTLP", None),
+        (
+            "OTEL_LOGS_EXPORTER",
+            "prometheus",
+            Some(
+                r#"OTEL_LOGS_EXPORTER lists prometheus, which exports metrics only; logs are not sent there"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "carrier-pigeon",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of grpc, http/protobuf, http/json; using http/protobuf (default)"#,
+            ),
+        ),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "GRPC", None),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", None),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "ftp://collector:21",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_ENDPOINT="ftp://collector:21" is not an http:// or https:// URL; using http://localhost:4318 (default)"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_ENDPOINT="http://" is not an http:// or https:// URL; using http://localhost:4318 (default)"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "not a url",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="not a url" is not an http:// or https:// URL; using http://localhost:4318/v1/traces (default)"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "-5",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_TIMEOUT="-5" is not a positive number of milliseconds; using 10s (default)"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "0",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_TIMEOUT="0" is not a positive number of milliseconds; using 10s (default)"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "99999999999999999999",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_TIMEOUT="99999999999999999999" is not a positive number of milliseconds; using 10s (default)"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "18446744073709551615",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_TIMEOUT=18446744073709551615 ms is longer than a day, the longest otel allows; using 1 day"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+            "brotli",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_COMPRESSION="brotli" is not one of gzip, none; using none (default)"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "api-key",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_HEADERS is a list of key=value pairs, but its entry 1 of 1 has no `=`; that entry is not sent"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "=value",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_HEADERS is a list of key=value pairs, but its entry 1 of 1 has no name before its `=`; that entry is not sent"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "k=%FF",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_HEADERS is a list of key=value pairs, but its entry 1 of 1 (k) is not UTF-8 once percent-decoded; that entry is not sent"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_INSECURE",
+            "yes",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_INSECURE="yes" is not true or false; using false (default)"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            "/nonexistent/ca.pem",
+            Some(
+                r#"OTEL_EXPORTER_OTLP_CERTIFICATE="/nonexistent/ca.pem" is not a readable file; using the system's root certificates"#,
+            ),
+        ),
+        (
+            "OTEL_TRACES_SAMPLER",
+            "sometimes",
+            Some(
+                r#"OTEL_TRACES_SAMPLER="sometimes" is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio; using parentbased_always_on (default)"#,
+            ),
+        ),
+        (
+            "OTEL_TRACES_SAMPLER_ARG",
+            "1.5",
+            Some(r#"OTEL_TRACES_SAMPLER_ARG="1.5" is not a number from 0 to 1; using 1 (default)"#),
+        ),
+        (
+            "OTEL_TRACES_SAMPLER_ARG",
+            "NaN",
+            Some(r#"OTEL_TRACES_SAMPLER_ARG="NaN" is not a number from 0 to 1; using 1 (default)"#),
+        ),
+        (
+            "OTEL_TRACES_SAMPLER_ARG",
+            "-0.1",
+            Some(
+                r#"OTEL_TRACES_SAMPLER_ARG="-0.1" is not a number from 0 to 1; using 1 (default)"#,
+            ),
+        ),
+        (
+            "OTEL_PROPAGATORS",
+            "b3",
+            Some(
+                r#"OTEL_PROPAGATORS="b3" is not a comma-separated list of tracecontext, baggage, none; using tracecontext,baggage (default)"#,
+            ),
+        ),
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "soon",
+            Some(
+                r#"OTEL_BSP_SCHEDULE_DELAY="soon" is not a number of milliseconds; using 5s (default)"#,
+            ),
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "0",
+            Some(
+                r#"OTEL_BSP_MAX_QUEUE_SIZE="0" is not a positive whole number; using 2048 (default)"#,
+            ),
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "-1",
+            Some(
+                r#"OTEL_BSP_MAX_QUEUE_SIZE="-1" is not a positive whole number; using 2048 (default)"#,
+            ),
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "99999999999999999999999",
+            Some(
+                r#"OTEL_BSP_MAX_QUEUE_SIZE="99999999999999999999999" is not a positive whole number; using 2048 (default)"#,
+            ),
+        ),
+        (
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "many",
+            Some(
+                r#"OTEL_BSP_MAX_EXPORT_BATCH_SIZE="many" is not a positive whole number; using 512 (default)"#,
+            ),
+        ),
+        (
+            "OTEL_BLRP_MAX_QUEUE_SIZE",
+            "99999999999",
+            Some(
+                r#"OTEL_BLRP_MAX_QUEUE_SIZE=99999999999 is above 100000, the largest otel allows (the queue is allocated whole at start); using 100000"#,
+            ),
+        ),
+        (
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "0",
+            Some(
+                r#"OTEL_METRIC_EXPORT_INTERVAL="0" is not a positive number of milliseconds; using 1h (from code)"#,
+            ),
+        ),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "novalue",
+            Some(
+                r#"OTEL_RESOURCE_ATTRIBUTES="novalue" is not a list of key=value pairs; ignoring it"#,
+            ),
+        ),
+        ("OTEL_RESOURCE_ATTRIBUTES", "a=%ZZ", None),
+        (
+            "OTEL_LOG_LEVEL",
+            "loud",
+            Some(
+                r#"OTEL_LOG_LEVEL="loud" is not one of debug, info, warn, error, none; using info (default)"#,
+            ),
+        ),
+        (
+            "RUST_LOG",
+            "[[[",
+            Some(
+                r#"RUST_LOG="[[[" is not a valid filter directive such as "info,my_crate=debug"; using info (default)"#,
+            ),
+        ),
+        (
+            "OTEL_EXPORTER_PROMETHEUS_PORT",
+            "70000",
+            Some(
+                r#"OTEL_EXPORTER_PROMETHEUS_PORT="70000" is not a port number; using 9464 (default)"#,
+            ),
+        ),
+        (
+            "PYROSCOPE_SAMPLE_RATE",
+            "0",
+            Some(
+                r#"PYROSCOPE_SAMPLE_RATE="0" is not a number of samples per second from 1 to 1000; using 100 (default)"#,
+            ),
+        ),
+        (
+            "PYROSCOPE_SERVER_ADDRESS",
+            "localhost:4040",
+            Some(
+                r#"PYROSCOPE_SERVER_ADDRESS="localhost:4040" is not an http:// or https:// URL; using http://localhost:4040 (default)"#,
+            ),
+        ),
+        (
+            "OTEL_RUST_PROFILER",
+            "perf",
+            Some(
+                r#"OTEL_RUST_PROFILER="perf" is not one of pyroscope, local, none; using none (default)"#,
+            ),
+        ),
+    ];
+    for (variable, value, warning) in cases {
+        let run = program::run(
+            program::PROGRAMS[0].1,
+            &[
+                ("OTEL_TEST_EXIT", "return"),
+                ("OTEL_TRACES_EXPORTER", "none"),
+                ("OTEL_METRICS_EXPORTER", "none"),
+                ("OTEL_LOGS_EXPORTER", "none"),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "200"),
+                (variable, value),
+            ],
+        );
+        let case = format!("{variable}={value:?}");
+        assert_eq!(run.code, Some(0), "{case}: {run:#?}");
+        let about: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("otel: warning: ") && line.contains(variable))
+            .collect();
+        match warning {
+            Some(warning) => assert_eq!(
+                about,
+                [format!("otel: warning: {warning}").as_str()],
+                "{case}: {run:#?}"
+            ),
+            None => assert!(
+                about.is_empty(),
+                "{case}: accepted, so no warning: {run:#?}"
+            ),
+        }
+    }
+    let peak = peak_child_rss_kib();
+    assert!(
+        peak < 200 * 1024,
+        "a program's peak resident memory was {peak} KiB: a configured size balloons it"
+    );
+}
+
+/// The largest peak resident set of the children this test process waited for, in KiB.
+fn peak_child_rss_kib() -> i64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` fills the structure it is given; RUSAGE_CHILDREN asks for the
+    // waited-for children of this process.
+    #[allow(unsafe_code)]
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    usage.ru_maxrss
+}
