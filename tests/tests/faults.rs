@@ -219,23 +219,71 @@ fn a_second_signal_during_the_final_flush_exits_at_once() {
     );
 }
 
-/// An OTLP/HTTP receiver on a loopback port that answers the first `failing` trace exports
-/// with 500, then accepts, counting the spans it accepted.
-fn flapping_receiver(
-    failing: usize,
-) -> (
-    String,
-    std::sync::Arc<std::sync::atomic::AtomicU64>,
-    tokio::runtime::Runtime,
-) {
+/// An OTLP receiver on a loopback port, over `protocol`, that fails the first `failing`
+/// trace exports (HTTP 500, gRPC INTERNAL) and then accepts, counting the spans it accepted.
+fn flapping_receiver(protocol: &str, failing: usize) -> (String, Counts, tokio::runtime::Runtime) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+        TraceService, TraceServiceServer,
+    };
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+    };
     use prost::Message as _;
 
+    fn spans(request: &ExportTraceServiceRequest) -> u64 {
+        request
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len() as u64)
+            .sum()
+    }
+
+    /// Counts requests, fails the first ones.
+    #[derive(Clone)]
+    struct Flapping {
+        failing: usize,
+        requests: Arc<AtomicUsize>,
+        accepted: Arc<AtomicU64>,
+        rejected: Arc<AtomicU64>,
+    }
+
+    impl Flapping {
+        fn accept(&self, spans: u64) -> bool {
+            if self.requests.fetch_add(1, Ordering::SeqCst) < self.failing {
+                self.rejected.fetch_add(spans, Ordering::SeqCst);
+                return false;
+            }
+            self.accepted.fetch_add(spans, Ordering::SeqCst);
+            true
+        }
+    }
+
+    #[tonic::async_trait]
+    impl TraceService for Flapping {
+        async fn export(
+            &self,
+            request: tonic::Request<ExportTraceServiceRequest>,
+        ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+            if self.accept(spans(request.get_ref())) {
+                Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+            } else {
+                Err(tonic::Status::internal("failing on purpose"))
+            }
+        }
+    }
+
     let accepted = Arc::new(AtomicU64::new(0));
-    let requests = Arc::new(AtomicUsize::new(0));
+    let rejected = Arc::new(AtomicU64::new(0));
+    let flapping = Flapping {
+        failing,
+        requests: Arc::new(AtomicUsize::new(0)),
+        accepted: accepted.clone(),
+        rejected: rejected.clone(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -245,83 +293,110 @@ fn flapping_receiver(
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("a port");
     let address = listener.local_addr().expect("its address");
-    let counted = accepted.clone();
-    let app = axum::Router::new().route(
-        "/v1/traces",
-        axum::routing::post(move |body: axum::body::Bytes| {
-            let (counted, requests) = (counted.clone(), requests.clone());
-            async move {
-                if requests.fetch_add(1, Ordering::SeqCst) < failing {
-                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
-                }
-                let spans: usize = ExportTraceServiceRequest::decode(body)
-                    .map(|request| {
-                        request
-                            .resource_spans
-                            .iter()
-                            .flat_map(|r| &r.scope_spans)
-                            .map(|s| s.spans.len())
+    if protocol == "grpc" {
+        runtime.spawn(async move {
+            let _ = tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(flapping))
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+                .await;
+        });
+    } else {
+        let json = protocol == "http/json";
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let flapping = flapping.clone();
+                async move {
+                    let count = if json {
+                        let value: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        value["resourceSpans"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
+                            .map(|s| s["spans"].as_array().map_or(0, Vec::len) as u64)
                             .sum()
-                    })
-                    .unwrap_or(0);
-                counted.fetch_add(spans as u64, Ordering::SeqCst);
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    runtime.spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{address}"), accepted, runtime)
+                    } else {
+                        ExportTraceServiceRequest::decode(body).map_or(0, |r| spans(&r))
+                    };
+                    if flapping.accept(count) {
+                        axum::http::StatusCode::OK
+                    } else {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                }
+            }),
+        );
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+    }
+    (
+        format!("http://{address}"),
+        Counts { accepted, rejected },
+        runtime,
+    )
 }
 
-/// A collector that fails the first exports and then recovers: the failure is said once, the
-/// recovery once with what was lost, and the spans it accepted plus those reported lost are
-/// exactly the spans the program ended.
+/// The spans a receiver accepted and those it answered with an error.
+struct Counts {
+    accepted: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    rejected: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// A collector that fails the first exports and then recovers, over every protocol: the
+/// failure is said once, the recovery once with what was lost, and the spans it accepted
+/// plus those reported lost are exactly the spans the program ended.
 #[test]
 fn delivered_plus_reported_lost_is_every_span_ended() {
-    let (endpoint, accepted, _runtime) = flapping_receiver(2);
-    let (_, binary) = PROGRAMS[0];
-    let run = program::run(
-        binary,
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-            ("OTEL_METRICS_EXPORTER", "none"),
-            ("OTEL_LOGS_EXPORTER", "none"),
-            ("OTEL_BSP_MAX_QUEUE_SIZE", "100000"),
-            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"),
-            ("OTEL_BSP_SCHEDULE_DELAY", "10"),
-            ("OTEL_TEST_FLOOD", "1000"),
-        ],
-    );
-    assert_eq!(run.code, Some(0), "{run:#?}");
-    let summary = Summary::of(&run.stderr, "spans")
-        .unwrap_or_else(|| panic!("no loss summary at shutdown: {run:#?}"));
-    let accepted = accepted.load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(
-        summary.ended, 1004,
-        "the flood and the workload's four: {run:#?}"
-    );
-    assert_eq!(
-        summary.delivered, accepted,
-        "delivered is what the collector accepted: {run:#?}"
-    );
-    assert_eq!(summary.delivered + summary.lost, summary.ended, "{run:#?}");
-    assert_eq!(summary.lost, 128, "the two failed batches of 64: {run:#?}");
-    let says = |needle: &str| run.stderr.lines().filter(|l| l.contains(needle)).count();
-    assert_eq!(
-        says("spans: exports to "),
-        2,
-        "one failure line, one recovery line: {run:#?}"
-    );
-    assert_eq!(
-        says(&format!(
-            "spans: exports to {endpoint}/v1/traces recovered after 1s; 128 spans lost"
-        )),
-        1,
-        "{run:#?}"
-    );
+    for protocol in PROTOCOLS {
+        let (endpoint, counts, _runtime) = flapping_receiver(protocol, 2);
+        let (_, binary) = PROGRAMS[0];
+        let run = program::run(
+            binary,
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_METRICS_EXPORTER", "none"),
+                ("OTEL_LOGS_EXPORTER", "none"),
+                ("OTEL_BSP_MAX_QUEUE_SIZE", "100000"),
+                ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"),
+                ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+                ("OTEL_TEST_FLOOD", "1000"),
+            ],
+        );
+        let context = format!("{protocol}: {run:#?}");
+        assert_eq!(run.code, Some(0), "{context}");
+        let summary = Summary::of(&run.stderr, "spans")
+            .unwrap_or_else(|| panic!("no loss summary at shutdown: {context}"));
+        let accepted = counts.accepted.load(std::sync::atomic::Ordering::SeqCst);
+        let rejected = counts.rejected.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(
+            summary.ended, 1004,
+            "the flood and the workload's four: {context}"
+        );
+        assert_eq!(
+            summary.delivered, accepted,
+            "delivered is what was accepted: {context}"
+        );
+        assert_eq!(
+            summary.lost, rejected,
+            "lost is what was refused: {context}"
+        );
+        assert_eq!(summary.delivered + summary.lost, summary.ended, "{context}");
+        let says = |needle: &str| run.stderr.lines().filter(|l| l.contains(needle)).count();
+        assert_eq!(
+            says("spans: exports to "),
+            2,
+            "one failure, one recovery: {context}"
+        );
+        assert_eq!(
+            says(&format!("recovered after 1s; {rejected} spans lost")),
+            1,
+            "{context}"
+        );
+    }
 }
 
 /// A signal's shutdown summary: `spans: N ended, D delivered, L lost (...)`.
