@@ -15,6 +15,20 @@ use support::program::{self, PROGRAMS};
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 const PROTOCOLS: &[&str] = &["grpc", "http/protobuf", "http/json"];
 
+/// A collector that accepts connections and holds them open without reading or answering;
+/// its endpoint.
+fn silent_collector() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
 /// How a fault shows on stderr.
 #[derive(Clone, Copy)]
 enum Says {
@@ -88,34 +102,14 @@ fn no_collector_listening() {
 
 #[test]
 fn collector_accepts_but_never_answers() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    // Accept every connection and hold it open without reading or answering.
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    assert_exits_promptly(
-        &format!("http://127.0.0.1:{port}"),
-        "silent collector",
-        Says::Nothing,
-    );
+    let endpoint = silent_collector();
+    assert_exits_promptly(&endpoint, "silent collector", Says::Nothing);
 }
 
 #[test]
 fn a_full_queue_drops_without_blocking_and_says_how_many_at_shutdown() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port();
     // A collector that never answers: the first batch hangs, the queue fills.
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let endpoint = silent_collector();
     let (_, binary) = PROGRAMS[0];
     let run = program::run(
         binary,
@@ -155,15 +149,7 @@ fn a_full_queue_drops_without_blocking_and_says_how_many_at_shutdown() {
 fn a_second_signal_during_the_final_flush_exits_at_once() {
     use std::io::{BufRead as _, BufReader, Read as _};
 
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let endpoint = silent_collector();
     let binary = PROGRAMS
         .iter()
         .find(|(f, _)| *f == "tokio-multi")
