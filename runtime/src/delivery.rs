@@ -4,7 +4,7 @@
 //! and at shutdown one summary per signal that lost anything, split by cause:
 //!
 //! ```text
-//! otel: warning: spans: exports to http://collector:4318/v1/traces fail (HTTP export failed: network error); 512 spans lost
+//! otel: warning: spans: exports to http://collector:4318/v1/traces fail (connection refused); 512 spans lost
 //! otel: warning: spans: exports to http://collector:4318/v1/traces recovered after 12s; 671 spans lost
 //! otel: warning: spans: 20004 ended, 13854 delivered, 6150 lost (5488 export failed, 662 queue full or not flushed by the shutdown deadline)
 //! ```
@@ -109,6 +109,7 @@ impl Ledger {
             }
             Err(error) => {
                 self.failed.fetch_add(count, Ordering::Relaxed);
+                let error = crate::exporter::failure::describe(error);
                 let now = Instant::now();
                 match outage.as_mut() {
                     None => {
@@ -180,6 +181,16 @@ impl Ledger {
 
 fn round(duration: Duration) -> Duration {
     Duration::from_secs(duration.as_secs().max(1))
+}
+
+/// Whether the pipelines of `what` (`spans`, `log records`, `metric exports`) have had failed
+/// exports, which they have said: a shutdown error repeating it need not be.
+pub(crate) fn failures_said(what: &str) -> bool {
+    LEDGERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .iter()
+        .any(|ledger| ledger.what == what && ledger.failed.load(Ordering::Relaxed) > 0)
 }
 
 /// Says what each installed pipeline lost, once, after its final flush; `flushed` says

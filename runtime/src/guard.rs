@@ -118,8 +118,18 @@ fn shut_down(pipelines: Pipelines) {
         match results.recv_timeout(left) {
             Ok((name, result)) => {
                 pending.retain(|pending| *pending != name);
-                if let Err(error) = result {
-                    warn_once(&format!("flushing {name} at shutdown failed: {error}"));
+                let counted_as = match name {
+                    "traces" => "spans",
+                    "metrics" => "metric exports",
+                    "logs" => "log records",
+                    other => other,
+                };
+                // A failed final export was said by its pipeline's ledger, with its cause.
+                match result {
+                    Err(error) if !crate::delivery::failures_said(counted_as) => {
+                        warn_once(&format!("flushing {name} at shutdown failed: {error}"));
+                    }
+                    _ => {}
                 }
             }
             Err(_) => {

@@ -33,22 +33,27 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
         .unwrap_or_default();
     // Before the first span: spans started while it runs carry its labels.
     let profiler = start_profiler(&settings, &resource);
-    let trace_pipeline = trace::provider::pipeline(&settings, resource.clone(), extensions.traces);
-    let tracer = trace_pipeline
-        .as_ref()
-        .map(|pipeline| pipeline.provider.clone());
     let (meter, prometheus) =
         match metrics::provider::pipeline(&settings, resource.clone(), extensions.metrics) {
             Some(pipeline) => (Some(pipeline.provider), pipeline.prometheus),
             None => (None, None),
         };
+    // Before the batch processors are built: they bind their self-metrics
+    // (`otel.sdk.processor.span.processed`, `otel.sdk.processor.log.processed` with
+    // `error.type = queue_full`) to the global meter provider when they are created.
+    if let Some(meter) = &meter {
+        opentelemetry::global::set_meter_provider(meter.clone());
+    }
+    let trace_pipeline = trace::provider::pipeline(&settings, resource.clone(), extensions.traces);
+    let tracer = trace_pipeline
+        .as_ref()
+        .map(|pipeline| pipeline.provider.clone());
     let logger = logs::provider::provider(&settings, resource, extensions.logs);
 
     if let Some(pipeline) = trace_pipeline {
         trace::installed::install(pipeline.provider, pipeline.sampling, logger.as_ref());
     }
     if let Some(meter) = &meter {
-        opentelemetry::global::set_meter_provider(meter.clone());
         if let Some(service) = &service_name {
             metrics::set_service_name(service);
         }

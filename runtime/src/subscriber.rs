@@ -40,8 +40,9 @@ fn is_export_path_target(target: &str) -> bool {
     })
 }
 
-fn is_sdk_own(metadata: &Metadata<'_>) -> bool {
-    metadata.target().starts_with("opentelemetry")
+/// A warning or error of the SDK's own.
+fn is_sdk_warning(metadata: &Metadata<'_>) -> bool {
+    metadata.target().starts_with("opentelemetry") && *metadata.level() <= tracing::Level::WARN
 }
 
 /// Installs the global `tracing` subscriber. If the program already installed one, ours is
@@ -64,9 +65,7 @@ pub(crate) fn install(
     });
     // The SDK reports export failures and dropped data as `tracing` warnings: show each kind
     // once (and only warnings: its debug events include configuration with header values).
-    let sdk_warnings = SdkWarnings.with_filter(filter::filter_fn(|m| {
-        is_sdk_own(m) && *m.level() <= tracing::Level::WARN
-    }));
+    let sdk_warnings = SdkWarnings.with_filter(filter::filter_fn(is_sdk_warning));
 
     let subscriber = tracing_subscriber::registry()
         .with(spans)
@@ -91,6 +90,13 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SdkWarnings {
         _ctx: tracing_subscriber::layer::Context<'_, S>,
     ) {
         let metadata = event.metadata();
+        // The per-layer filter alone is not enough: when the SDK warns from inside the log
+        // bridge's handling of an application event (a full log queue), tracing-subscriber's
+        // filter state for the outer event is reset by the nested one, and the application's
+        // own record would arrive here and be printed as a warning.
+        if !is_sdk_warning(metadata) {
+            return;
+        }
         // What `otel` counts and says itself (crate::delivery): failed exports with their
         // endpoint and counts, drops in its shutdown summary.
         if matches!(
@@ -101,6 +107,21 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SdkWarnings {
                 | "BatchSpanProcessor.SpansDropped"
                 | "BatchLogProcessor.LogsDropped"
         ) {
+            return;
+        }
+        // The first drop from a full queue, said in our words (the count is in the summary).
+        let full = match metadata.name() {
+            "BatchSpanProcessor.SpanDroppingStarted" => Some(("spans", "OTEL_BSP_MAX_QUEUE_SIZE")),
+            "BatchLogProcessor.LogDroppingStarted" => {
+                Some(("log records", "OTEL_BLRP_MAX_QUEUE_SIZE"))
+            }
+            _ => None,
+        };
+        if let Some((what, variable)) = full {
+            warn_once(&format!(
+                "{what}: the batch queue is full, so new {what} are dropped until exports \
+                 drain it; the shutdown summary counts them (raise {variable} for bursts)"
+            ));
             return;
         }
         let mut fields = FieldText(String::new());

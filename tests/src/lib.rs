@@ -69,14 +69,19 @@ pub fn workload(flavour: &str) {
     println!("workload_ms={}", started.elapsed().as_millis());
 }
 
-/// `OTEL_TEST_FLOOD=N`: N annotated calls in a row, more than a small batch queue holds.
+/// `OTEL_TEST_FLOOD=N`: N annotated calls in a row, more than a small batch queue holds;
+/// with `OTEL_TEST_FLOOD_LOGS=1`, each logs one `tracing` event too.
 fn flood() {
     let calls: u64 = std::env::var("OTEL_TEST_FLOOD")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
+    let logs = std::env::var("OTEL_TEST_FLOOD_LOGS").as_deref() == Ok("1");
     for n in 0..calls {
         flooded(n);
+        if logs {
+            tracing::info!(n, "flooded");
+        }
     }
     if calls > 0 {
         println!("flooded={calls}");

@@ -326,11 +326,16 @@ fn the_export_stack_never_feeds_back_into_the_pipeline() {
 /// A unique secret in every input that carries one (OTLP headers, well-formed and not, the
 /// endpoint's and the Pyroscope server's user information, the Pyroscope token) never shows
 /// in what the program prints, whatever it prints: the debug report, `RUST_LOG=trace`, a
-/// collector that is down, a Pyroscope that is down, and every way of ending.
+/// collector that is down or fails the TLS handshake, a Pyroscope that is down, and every
+/// way of ending.
 #[test]
 fn no_credential_is_ever_printed() {
     let closed = support::collector::free_port();
-    let endpoint = format!("http://otel-user:canary-endpoint-5521@127.0.0.1:{closed}");
+    let down = format!("http://otel-user:canary-endpoint-5521@127.0.0.1:{closed}");
+    let tls_failing = format!(
+        "https://otel-user:canary-endpoint-5521@{}",
+        support::collector::plaintext_server()
+    );
     let pyroscope = format!("http://pyro-user:canary-pyroscope-5522@127.0.0.1:{closed}");
     let canaries = [
         "canary-header-5520",
@@ -339,9 +344,16 @@ fn no_credential_is_ever_printed() {
         "canary-token-5523",
         "canary-bare-5524",
     ];
-    for headers in [
-        "authorization=Bearer%20canary-header-5520",
-        "authorization=Bearer%20canary-header-5520,canary-bare-5524",
+    for (endpoint, headers) in [
+        (&down, "authorization=Bearer%20canary-header-5520"),
+        (
+            &down,
+            "authorization=Bearer%20canary-header-5520,canary-bare-5524",
+        ),
+        (
+            &tls_failing,
+            "authorization=Bearer%20canary-header-5520,canary-bare-5524",
+        ),
     ] {
         for ending in ["return", "error", "panic", "exit"] {
             let run = program::run(
@@ -365,7 +377,7 @@ fn no_credential_is_ever_printed() {
             for canary in canaries {
                 assert!(
                     !run.stdout.contains(canary) && !run.stderr.contains(canary),
-                    "{canary} printed (headers {headers}, ending {ending}): {run:#?}"
+                    "{canary} printed ({endpoint}, headers {headers}, ending {ending}): {run:#?}"
                 );
             }
         }

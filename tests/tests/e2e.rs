@@ -468,3 +468,32 @@ fn system_and_runtime_metrics_reach_the_collector() {
         );
     }
 }
+
+/// The SDK's own counts of what its batch processors handled, dropped ones included
+/// (`otel.sdk.processor.span.processed` with `error.type = queue_full`), reach the
+/// collector: the meter provider is installed before the batch processors bind them.
+#[test]
+fn the_sdks_self_metrics_count_a_full_queue() {
+    let collector = Collector::start();
+    let run = program::run_against(
+        &collector,
+        "grpc",
+        PROGRAMS[0].1,
+        &[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
+            ("OTEL_TEST_FLOOD", "300"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let output = collector.wait_for(Duration::from_secs(10), |out| {
+        out.contains("Name: otel.sdk.processor.span.processed\n") && out.contains("queue_full")
+    });
+    assert!(
+        output.contains("Name: otel.sdk.processor.span.processed\n"),
+        "collector received:\n{output}"
+    );
+    assert!(
+        output.contains("error.type: Str(queue_full)"),
+        "collector received:\n{output}"
+    );
+}

@@ -173,14 +173,37 @@ pub(crate) fn parse_headers(text: &str) -> (Vec<(String, String)>, Vec<String>) 
             problems.push(format!("{position} has no name before its `=`"));
             continue;
         }
+        if !key.bytes().all(is_header_name_byte) {
+            // The name is not a secret, but it may be a value misplaced by a missing `=`.
+            problems.push(format!(
+                "{position} has a name that is not a valid header name"
+            ));
+            continue;
+        }
         match percent_encoding::percent_decode_str(value.trim()).decode_utf8() {
-            Ok(value) => headers.push((key.to_owned(), value.into_owned())),
+            Ok(value) if value.bytes().all(is_header_value_byte) => {
+                headers.push((key.to_owned(), value.into_owned()))
+            }
+            Ok(_) => problems.push(format!(
+                "{position} ({key}) has a value with characters a header cannot carry \
+                 (only printable ASCII once percent-decoded)"
+            )),
             Err(_) => problems.push(format!(
                 "{position} ({key}) is not UTF-8 once percent-decoded"
             )),
         }
     }
     (headers, problems)
+}
+
+/// A byte of an HTTP header name (RFC 9110 `tchar`).
+fn is_header_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A byte every HTTP header and gRPC metadata value can carry: printable ASCII or a tab.
+fn is_header_value_byte(b: u8) -> bool {
+    b == b'\t' || (b' '..=b'~').contains(&b)
 }
 
 /// The user information of a URL (`user:password` in `https://user:password@host`).
@@ -222,6 +245,25 @@ mod tests {
             problems
                 .iter()
                 .all(|p| !p.contains("SECRET") && !p.contains("x-api-key"))
+        );
+    }
+
+    #[test]
+    fn headers_no_request_could_carry_are_left_out() {
+        let (headers, problems) =
+            parse_headers("bad name=SECRET1,x-ok=1,x-line=a%0Ab,x-accent=caf%C3%A9");
+        assert_eq!(headers, vec![("x-ok".to_owned(), "1".to_owned())]);
+        assert_eq!(
+            problems,
+            vec![
+                "entry 1 of 4 has a name that is not a valid header name".to_owned(),
+                "entry 3 of 4 (x-line) has a value with characters a header cannot carry \
+                 (only printable ASCII once percent-decoded)"
+                    .to_owned(),
+                "entry 4 of 4 (x-accent) has a value with characters a header cannot carry \
+                 (only printable ASCII once percent-decoded)"
+                    .to_owned(),
+            ]
         );
     }
 

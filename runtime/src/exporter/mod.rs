@@ -1,6 +1,8 @@
 //! Exporters: OTLP (gRPC, HTTP/protobuf, HTTP/JSON) and the human-first console.
 
 pub(crate) mod console;
+pub(crate) mod failure;
+mod http_client;
 pub(crate) mod otlp;
 #[cfg(feature = "prometheus")]
 pub(crate) mod prometheus;

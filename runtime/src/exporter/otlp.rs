@@ -6,6 +6,7 @@ use opentelemetry_otlp::{
 };
 
 use super::exporter_runtime;
+use super::http_client::ExportClient;
 use crate::config::{Compression, Protocol, SignalSettings};
 
 /// Builds the OTLP span exporter the settings describe.
@@ -65,11 +66,23 @@ fn tonic_config<B: WithExportConfig + WithTonicConfig>(builder: B, s: &SignalSet
             )),
         }
     }
+    // The SDK's builder re-reads `OTEL_EXPORTER_OTLP_[SIGNAL_]HEADERS` with its own parser and
+    // adds what it finds before the interceptor runs: replacing the request's metadata here
+    // (its user agent kept) sends exactly the resolved headers, as the report says.
     let mut builder = builder
         .with_endpoint(s.endpoint.value.clone())
         .with_protocol(opentelemetry_otlp::Protocol::Grpc)
         .with_timeout(s.timeout.value)
-        .with_metadata(metadata)
+        .with_interceptor(move |mut request: tonic::Request<()>| {
+            let user_agent = request.metadata().get("user-agent").cloned();
+            *request.metadata_mut() = metadata.clone();
+            if let Some(value) = user_agent
+                && !request.metadata().contains_key("user-agent")
+            {
+                request.metadata_mut().insert("user-agent", value);
+            }
+            Ok(request)
+        })
         .with_retry_policy(RetryPolicy::recommended());
     if s.compression.value == Compression::Gzip {
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
@@ -91,6 +104,8 @@ fn tonic_config<B: WithExportConfig + WithTonicConfig>(builder: B, s: &SignalSet
     builder
 }
 
+/// The HTTP settings, on [`ExportClient`]: it sends exactly the resolved headers and keeps
+/// why an export failed.
 fn http_config<B: WithExportConfig + WithHttpConfig>(
     builder: B,
     s: &SignalSettings,
@@ -103,47 +118,18 @@ fn http_config<B: WithExportConfig + WithHttpConfig>(
         .with_endpoint(s.endpoint.value.clone())
         .with_protocol(protocol)
         .with_timeout(s.timeout.value)
-        .with_headers(s.headers.value.iter().cloned().collect())
         .with_retry_policy(RetryPolicy::recommended());
     if s.compression.value == Compression::Gzip {
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
-    #[cfg(not(feature = "tls"))]
-    if s.certificate.is_some() {
-        crate::diagnostics::warn_once(
-            "OTEL_EXPORTER_OTLP_CERTIFICATE needs the `tls` feature of otel; it is ignored",
-        );
-    }
-    #[cfg(feature = "tls")]
-    if let Some(certificate) = &s.certificate {
-        match http_client_trusting(&certificate.value, s.timeout.value) {
-            Ok(client) => builder = builder.with_http_client(client),
-            Err(error) => crate::diagnostics::warn_once(&format!(
-                "could not use the OTLP certificate {} ({error}); using the system's roots",
-                certificate.value.display()
-            )),
+    let certificate = s.certificate.as_ref().map(|c| c.value.as_path());
+    let client = match ExportClient::new(&s.headers.value, s.timeout.value, certificate) {
+        Ok(client) => client,
+        Err(problem) => {
+            crate::diagnostics::warn_once(&format!("{problem}; using the system's roots"));
+            ExportClient::new(&s.headers.value, s.timeout.value, None)
+                .map_err(ExporterBuildError::InternalFailure)?
         }
-    }
-    Ok(builder)
-}
-
-/// A blocking HTTP client that also trusts the CA certificates in the PEM file at `path`.
-#[cfg(feature = "tls")]
-fn http_client_trusting(
-    path: &std::path::Path,
-    timeout: std::time::Duration,
-) -> Result<reqwest::blocking::Client, String> {
-    let pem = std::fs::read(path).map_err(|e| e.to_string())?;
-    let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| e.to_string())?;
-    // The blocking client owns a runtime of its own, which must not be created (or later
-    // dropped) inside an async context: build it on a plain thread.
-    std::thread::spawn(move || {
-        let mut builder = reqwest::blocking::Client::builder().timeout(timeout);
-        for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
-        }
-        builder.build().map_err(|e| e.to_string())
-    })
-    .join()
-    .map_err(|_| "the thread building the HTTP client panicked".to_owned())?
+    };
+    Ok(builder.with_http_client(client))
 }

@@ -146,6 +146,21 @@ pub fn free_port() -> u16 {
         .expect("bind a loopback port")
 }
 
+/// A loopback server that answers every connection in plain HTTP, so a TLS handshake with
+/// it fails: put it behind an `https://` endpoint. Its `127.0.0.1:port`.
+pub fn plaintext_server() -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.read(&mut [0; 4096]);
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    address.to_string()
+}
+
 /// The `rotel-agent` binary, installing `rotel` into `target/tmp/rotel-venv` if needed.
 pub fn rotel_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();

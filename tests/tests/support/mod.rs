@@ -8,3 +8,4 @@ pub mod pprof;
 pub mod program;
 pub mod prometheus;
 pub mod received;
+pub mod scripted;
