@@ -528,3 +528,41 @@ fn the_cause_of_a_failing_export_is_named() {
         assert!(!run.stderr.contains("canary-tls-5525"), "{context}");
     }
 }
+
+/// `OTEL_BSP_EXPORT_TIMEOUT` and `OTEL_BLRP_EXPORT_TIMEOUT` bound each export (the SDK's
+/// batch processors read them but leave the bound to the exporter): against a collector
+/// that never answers, the span and log exports give up after 300 ms while the metric
+/// export, bounded only by the OTLP timeout, does not give up before the program exits.
+#[test]
+fn the_batch_export_timeouts_bound_each_export() {
+    let endpoint = silent_collector();
+    let (_, binary) = PROGRAMS[0];
+    let run = program::run(
+        binary,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "300"),
+            ("OTEL_BLRP_EXPORT_TIMEOUT", "300"),
+        ],
+    );
+    let context = format!("{run:#?}");
+    assert_exits_within_the_shutdown_timeout(&run, &context);
+    for what in ["spans", "log records"] {
+        assert_eq!(
+            lines_saying(&run, &format!("{what}: exports to ")),
+            1,
+            "{what}: {context}"
+        );
+        assert_eq!(
+            lines_saying(&run, "fail (timed out: no answer within 300ms)"),
+            2,
+            "{context}"
+        );
+    }
+    assert_eq!(
+        lines_saying(&run, "metric exports: exports to "),
+        0,
+        "{context}"
+    );
+}

@@ -256,6 +256,10 @@ impl Settings {
 
         let span_batch = resolve_batch(env, "OTEL_BSP", 5000);
         let log_batch = resolve_batch(env, "OTEL_BLRP", 1000);
+        let mut traces = traces;
+        let mut logs = logs;
+        bound_export_by_batch_timeout(env, "OTEL_BSP", &mut traces);
+        bound_export_by_batch_timeout(env, "OTEL_BLRP", &mut logs);
         let export_interval = millis(env.resolve(
             &["OTEL_METRIC_EXPORT_INTERVAL"],
             |t| env::parse_millis(t).filter(|m| !m.0.is_zero()),
@@ -722,6 +726,15 @@ fn resolve_batch(env: &mut EnvReader<'_>, prefix: &str, default_delay_ms: u64) -
         ));
         max_export_batch_size = Resolved::new(max_queue_size.value, Source::Default);
     }
+    // The SDK's builder reads this too, but its thread-based span processor exports one
+    // batch at a time: say so rather than list a value that does nothing.
+    if prefix == "OTEL_BSP" && env.raw("OTEL_BSP_MAX_CONCURRENT_EXPORTS").is_some() {
+        env.warn(
+            "OTEL_BSP_MAX_CONCURRENT_EXPORTS has no effect: the SDK's batch span processor \
+             exports one batch at a time"
+                .to_owned(),
+        );
+    }
     BatchSettings {
         schedule_delay,
         max_queue_size,
@@ -845,6 +858,30 @@ fn bounded(env: &mut EnvReader<'_>, resolved: Resolved<Duration>) -> Resolved<Du
         ));
     }
     Resolved::new(LONGEST, resolved.source)
+}
+
+/// `{prefix}_EXPORT_TIMEOUT` (the longest one export may take) honoured as a bound on the
+/// OTLP exporter's own timeout, which is what limits an export (its retries included): the
+/// SDK's thread-based batch processors read the variable but do not use it. The report then
+/// shows the shorter of the two, with the variable it came from.
+fn bound_export_by_batch_timeout(
+    env: &mut EnvReader<'_>,
+    prefix: &str,
+    signal: &mut SignalSettings,
+) {
+    let name = format!("{prefix}_EXPORT_TIMEOUT");
+    let batch_timeout = millis(env.resolve(
+        &[name.as_str()],
+        |t| env::parse_millis(t).filter(|m| !m.0.is_zero()),
+        "a positive number of milliseconds",
+        None,
+        Millis(Duration::from_secs(30)),
+    ));
+    let batch_timeout = bounded(env, batch_timeout);
+    if matches!(batch_timeout.source, Source::Env(_)) && batch_timeout.value < signal.timeout.value
+    {
+        signal.timeout = batch_timeout;
+    }
 }
 
 /// A queue size from a variable, at most [`LARGEST_QUEUE`], with one warning when cut.

@@ -70,8 +70,8 @@ pub(crate) fn pipeline(
 
 /// The SDK's batch processor with the resolved `OTEL_BSP_*` limits, counting what it is
 /// given and what its exports to `destination` deliver and lose (see [`crate::delivery`]).
-/// The SDK's own builder reads the variables we do not resolve (`OTEL_BSP_EXPORT_TIMEOUT`,
-/// `OTEL_BSP_MAX_CONCURRENT_EXPORTS`).
+/// (The SDK's builder also reads `OTEL_BSP_EXPORT_TIMEOUT` and
+/// `OTEL_BSP_MAX_CONCURRENT_EXPORTS`, which this processor does not use; resolution warns.)
 pub(crate) fn batch(
     exporter: impl SpanExporter + 'static,
     limits: &BatchSettings,
