@@ -41,7 +41,8 @@
 //! # let _ = charge("4242", 1.0);
 //! ```
 //!
-//! See the README for every option, and [`testing`] to assert on what a function records.
+//! See the README for every option, and `otel::testing` (feature `testing`) to assert on what
+//! a function records.
 //!
 //! # Metrics
 //!
@@ -71,6 +72,18 @@
 
 // One module, the profiler's signal handler (`profiler/sampler.rs`), allows `unsafe`.
 #![deny(unsafe_code)]
+// A build without some default features leaves the code that serves them unused (the OTLP
+// ledgers without a transport, the anyhow recorder without anyhow); the default and full
+// builds are held to every lint.
+#![cfg_attr(
+    not(all(
+        feature = "grpc",
+        feature = "_http-transport",
+        feature = "console",
+        feature = "anyhow"
+    )),
+    allow(unused_imports, unused_variables, dead_code, unreachable_pub)
+)]
 
 mod config;
 pub mod current_span;
@@ -95,6 +108,7 @@ mod subscriber;
 pub use metrics::system as system_metrics;
 #[cfg(feature = "runtime-metrics")]
 pub use metrics::tokio_runtime as runtime_metrics;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod trace;
 

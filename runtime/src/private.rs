@@ -139,92 +139,92 @@ pub fn observe_runtime() {
     crate::metrics::tokio_runtime::observe_current();
 }
 
-/// `metrics = "prometheus"` in `#[otel::main]`: nothing when the `prometheus` feature is on,
-/// a compile error naming it when it is off.
-#[cfg(feature = "prometheus")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __require_feature_prometheus {
-    () => {};
-}
+/// Defines `$name!()`, which a `#[otel::main]` expansion calls for a key or value that needs
+/// the cargo feature `$feature` of this crate: empty when the feature is on, a compile error
+/// saying what needs it (`$needs`, "the profiler needs") and naming the feature when it is
+/// off (spanned on the key's value).
+macro_rules! feature_gate {
+    ($name:ident, $feature:tt, $needs:tt) => {
+        #[cfg(feature = $feature)]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! $name {
+            () => {};
+        }
 
-/// `metrics = "prometheus"` in `#[otel::main]`: nothing when the `prometheus` feature is on,
-/// a compile error naming it when it is off.
-#[cfg(not(feature = "prometheus"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __require_feature_prometheus {
-    () => {
-        ::core::compile_error!(
-            "Prometheus needs the `prometheus` feature of otel: \
-             otel = { version = \"...\", features = [\"prometheus\"] }"
-        );
+        #[cfg(not(feature = $feature))]
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! $name {
+            () => {
+                ::core::compile_error!(::core::concat!(
+                    $needs,
+                    " the `",
+                    $feature,
+                    "` feature of otel: otel = { version = \"...\", features = [\"",
+                    $feature,
+                    "\"] }"
+                ));
+            };
+        }
     };
 }
 
-/// `system_metrics = true` in `#[otel::main]`: a compile error when the `system-metrics`
-/// feature is off.
-#[cfg(feature = "system-metrics")]
+feature_gate!(
+    __require_feature_prometheus,
+    "prometheus",
+    "Prometheus needs"
+);
+feature_gate!(
+    __require_feature_system_metrics,
+    "system-metrics",
+    "system metrics need"
+);
+feature_gate!(
+    __require_feature_runtime_metrics,
+    "runtime-metrics",
+    "runtime metrics need"
+);
+feature_gate!(__require_feature_profiler, "profiler", "the profiler needs");
+feature_gate!(
+    __require_feature_grpc,
+    "grpc",
+    "`protocol = \"grpc\"` needs"
+);
+feature_gate!(
+    __require_feature_http_proto,
+    "http-proto",
+    "`protocol = \"http/protobuf\"` needs"
+);
+feature_gate!(
+    __require_feature_http_json,
+    "http-json",
+    "`protocol = \"http/json\"` needs"
+);
+feature_gate!(
+    __require_feature_console,
+    "console",
+    "the console exporter needs"
+);
+feature_gate!(__require_feature_tls, "tls", "an https:// endpoint needs");
+
+/// `"otlp"` listed as an exporter: a compile error when no OTLP transport is compiled.
+#[cfg(feature = "_otlp")]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __require_feature_system_metrics {
+macro_rules! __require_feature_otlp {
     () => {};
 }
 
-/// `system_metrics = true` in `#[otel::main]`: a compile error when the `system-metrics`
-/// feature is off.
-#[cfg(not(feature = "system-metrics"))]
+/// `"otlp"` listed as an exporter: a compile error when no OTLP transport is compiled.
+#[cfg(not(feature = "_otlp"))]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __require_feature_system_metrics {
+macro_rules! __require_feature_otlp {
     () => {
         ::core::compile_error!(
-            "system metrics need the `system-metrics` feature of otel: \
-             otel = { version = \"...\", features = [\"system-metrics\"] }"
-        );
-    };
-}
-
-/// `runtime_metrics = true` in `#[otel::main]`: a compile error when the `runtime-metrics`
-/// feature is off.
-#[cfg(feature = "runtime-metrics")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __require_feature_runtime_metrics {
-    () => {};
-}
-
-/// `runtime_metrics = true` in `#[otel::main]`: a compile error when the `runtime-metrics`
-/// feature is off.
-#[cfg(not(feature = "runtime-metrics"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __require_feature_runtime_metrics {
-    () => {
-        ::core::compile_error!(
-            "runtime metrics need the `runtime-metrics` feature of otel: \
-             otel = { version = \"...\", features = [\"runtime-metrics\"] }"
-        );
-    };
-}
-
-/// `profiler = "..."` in `#[otel::main]`: a compile error when the `profiler` feature is off.
-#[cfg(feature = "profiler")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __require_feature_profiler {
-    () => {};
-}
-
-/// `profiler = "..."` in `#[otel::main]`: a compile error when the `profiler` feature is off.
-#[cfg(not(feature = "profiler"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __require_feature_profiler {
-    () => {
-        ::core::compile_error!(
-            "the profiler needs the `profiler` feature of otel: \
-             otel = { version = \"...\", features = [\"profiler\"] }"
+            "OTLP export needs one of the `grpc`, `http-proto` or `http-json` features of otel: \
+             otel = { version = \"...\", features = [\"http-proto\"] }"
         );
     };
 }

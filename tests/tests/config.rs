@@ -766,3 +766,15 @@ fn peak_child_rss_kib() -> i64 {
     };
     usage.ru_maxrss
 }
+
+/// With `otel`'s TLS (one crypto provider, aws-lc-rs, for gRPC and HTTP alike), a user's own
+/// `rustls::ClientConfig::builder()` finds a provider: with two linked and none installed as
+/// the process default, rustls panics there.
+#[test]
+fn a_users_own_rustls_config_finds_one_crypto_provider() {
+    let roots = rustls::RootCertStore::empty();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    assert!(config.crypto_provider().cipher_suites.len() > 1);
+}

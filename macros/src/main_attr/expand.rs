@@ -191,6 +191,40 @@ fn required_features(args: &MainArgs, krate: &TokenStream) -> TokenStream {
         let krate = respan(krate.clone(), flag.span);
         checks.push(quote_spanned!(flag.span=> #krate::__require_feature_runtime_metrics!();));
     }
+    if let Some(protocol) = &args.protocol {
+        let gate = match protocol.value {
+            "grpc" => quote!(__require_feature_grpc),
+            "http/json" => quote!(__require_feature_http_json),
+            _ => quote!(__require_feature_http_proto),
+        };
+        let krate = respan(krate.clone(), protocol.span);
+        let gate = respan(gate, protocol.span);
+        checks.push(quote_spanned!(protocol.span=> #krate::#gate!();));
+    }
+    // The first list naming each exporter carries its check: one error per missing feature.
+    let lists = [&args.traces, &args.metrics, &args.logs];
+    for (exporter, gate) in [
+        ("otlp", quote!(__require_feature_otlp)),
+        ("console", quote!(__require_feature_console)),
+    ] {
+        let naming = lists
+            .iter()
+            .filter_map(|list| list.as_ref())
+            .find(|list| list.value.contains(&exporter));
+        if let Some(list) = naming {
+            let krate = respan(krate.clone(), list.span);
+            let gate = respan(gate, list.span);
+            checks.push(quote_spanned!(list.span=> #krate::#gate!();));
+        }
+    }
+    if let Some(endpoint) = args
+        .endpoint
+        .as_ref()
+        .filter(|endpoint| endpoint.value().starts_with("https://"))
+    {
+        let krate = respan(krate.clone(), endpoint.span());
+        checks.push(quote_spanned!(endpoint.span()=> #krate::__require_feature_tls!();));
+    }
     quote!(#(#checks)*)
 }
 

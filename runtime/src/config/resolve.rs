@@ -468,6 +468,8 @@ fn resolve_signal(
         code_protocol,
         Protocol::HttpProtobuf,
     );
+    let protocol = compiled_protocol(env, protocol);
+    drop_uncompiled_exporters(env, signal, &mut exporters);
 
     let insecure_vars = signal.otlp_vars("INSECURE");
     let insecure = env.resolve(
@@ -478,6 +480,16 @@ fn resolve_signal(
         false,
     );
     let endpoint = resolve_endpoint(env, config, signal, protocol.value, insecure.value);
+    if !cfg!(feature = "tls")
+        && exporters.value.contains(&Exporter::Otlp)
+        && endpoint.value.starts_with("https://")
+    {
+        env.warn(format!(
+            "{} is an https:// endpoint, which needs the `tls` feature of otel; exports to it \
+             fail",
+            without_userinfo(&endpoint.value)
+        ));
+    }
 
     let headers = resolve_headers(env, signal);
 
@@ -531,6 +543,58 @@ fn resolve_signal(
         timeout,
         compression,
         certificate,
+    }
+}
+
+/// The protocol as resolved when this build has it; otherwise the first one it has, with a
+/// warning naming the feature (silently for the default: a build without `http-proto` simply
+/// defaults to another).
+fn compiled_protocol(env: &mut EnvReader<'_>, resolved: Resolved<Protocol>) -> Resolved<Protocol> {
+    if resolved.value.is_compiled() {
+        return resolved;
+    }
+    let Some(fallback) = Protocol::first_compiled() else {
+        // No OTLP at all: `drop_uncompiled_exporters` says so.
+        return resolved;
+    };
+    let asked = match &resolved.source {
+        Source::Env(name) => format!("{name}={}", resolved.value),
+        Source::Code => format!("the code's protocol {}", resolved.value),
+        Source::Default => return Resolved::new(fallback, Source::Default),
+    };
+    env.warn(format!(
+        "{asked} needs the `{}` feature of otel, which is off; using {fallback}",
+        resolved.value.feature()
+    ));
+    Resolved::new(fallback, Source::Default)
+}
+
+/// Exporters this build does not have (OTLP without any transport feature, the console
+/// without `console`) left out of `exporters`, each with one warning naming the feature.
+fn drop_uncompiled_exporters(
+    env: &mut EnvReader<'_>,
+    signal: Signal,
+    exporters: &mut Resolved<Vec<Exporter>>,
+) {
+    let asked = match &exporters.source {
+        Source::Env(name) => name.clone(),
+        _ => format!("the code's {} exporters", signal.lower()),
+    };
+    if exporters.value.contains(&Exporter::Otlp) && Protocol::first_compiled().is_none() {
+        env.warn(format!(
+            "{asked} lists otlp, which needs one of the `grpc`, `http-proto` or `http-json` \
+             features of otel, all off; {} are not exported over OTLP",
+            signal.lower()
+        ));
+        exporters.value.retain(|e| *e != Exporter::Otlp);
+    }
+    if exporters.value.contains(&Exporter::Console) && !cfg!(feature = "console") {
+        env.warn(format!(
+            "{asked} lists console, which needs the `console` feature of otel, which is off; \
+             {} are not printed",
+            signal.lower()
+        ));
+        exporters.value.retain(|e| *e != Exporter::Console);
     }
 }
 
@@ -684,7 +748,7 @@ fn valid_url(url: &str) -> bool {
             let authority = rest.split('/').next().unwrap_or_default();
             !authority.is_empty()
                 && !authority.contains(char::is_whitespace)
-                && url.parse::<tonic::transport::Uri>().is_ok()
+                && url.parse::<http::Uri>().is_ok()
         }
         None => false,
     }

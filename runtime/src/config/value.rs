@@ -64,6 +64,34 @@ spelled_enum! {
     }
 }
 
+impl Protocol {
+    /// The cargo feature of otel that compiles this transport.
+    pub(crate) fn feature(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http-proto",
+            Protocol::HttpJson => "http-json",
+        }
+    }
+
+    /// Whether this build can export over this transport.
+    pub(crate) fn is_compiled(self) -> bool {
+        match self {
+            Protocol::Grpc => cfg!(feature = "grpc"),
+            Protocol::HttpProtobuf => cfg!(feature = "http-proto"),
+            Protocol::HttpJson => cfg!(feature = "http-json"),
+        }
+    }
+
+    /// The transport this build exports over when none compiled is asked for: the
+    /// specification's default first.
+    pub(crate) fn first_compiled() -> Option<Protocol> {
+        [Protocol::HttpProtobuf, Protocol::Grpc, Protocol::HttpJson]
+            .into_iter()
+            .find(|protocol| protocol.is_compiled())
+    }
+}
+
 spelled_enum! {
     /// OTLP payload compression (`OTEL_EXPORTER_OTLP_COMPRESSION`).
     Compression {

@@ -17,6 +17,7 @@ thread_local! {
 }
 
 /// Keeps why the request just sent from this thread failed (`None`: it succeeded).
+#[cfg_attr(not(feature = "_http-transport"), allow(dead_code))]
 pub(super) fn keep(cause: Option<String>) {
     CAUSE.with(|slot| *slot.borrow_mut() = cause);
 }

@@ -1,13 +1,19 @@
-//! Exporters: OTLP (gRPC, HTTP/protobuf, HTTP/JSON) and the human-first console.
+//! Exporters: OTLP (gRPC, HTTP/protobuf, HTTP/JSON, each behind its cargo feature) and the
+//! human-first console.
 
+#[cfg(feature = "console")]
 pub(crate) mod console;
 pub(crate) mod failure;
+#[cfg(feature = "_http-transport")]
 mod http_client;
+#[cfg(feature = "_otlp")]
 pub(crate) mod otlp;
 #[cfg(feature = "prometheus")]
 pub(crate) mod prometheus;
+#[cfg(feature = "grpc")]
 mod runtime;
 
+#[cfg(feature = "grpc")]
 pub(crate) use runtime::exporter_runtime;
 
 #[cfg(feature = "prometheus")]

@@ -1,46 +1,62 @@
-//! OTLP exporters for the three signals, configured from resolved settings.
+//! OTLP exporters for the three signals, configured from resolved settings. Each protocol is
+//! compiled only with its cargo feature; resolution never picks one that is not (see
+//! `config::resolve`), so the fallbacks here only name what is missing.
 
+#[cfg(feature = "_http-transport")]
+use opentelemetry_otlp::WithHttpConfig;
+#[cfg(feature = "grpc")]
+use opentelemetry_otlp::WithTonicConfig;
 use opentelemetry_otlp::{
     ExporterBuildError, LogExporter, MetricExporter, RetryPolicy, SpanExporter, WithExportConfig,
-    WithHttpConfig, WithTonicConfig,
 };
 
+#[cfg(feature = "grpc")]
 use super::exporter_runtime;
+#[cfg(feature = "_http-transport")]
 use super::http_client::ExportClient;
-use crate::config::{Compression, Protocol, SignalSettings};
+#[cfg(feature = "_http-transport")]
+use crate::config::Protocol;
+use crate::config::{Compression, SignalSettings};
+
+/// Builds the OTLP exporter of one signal over the settings' protocol: `$builder` is the
+/// SDK's exporter type (`SpanExporter`, ...).
+macro_rules! exporter_for {
+    ($exporter:ident, $s:expr) => {{
+        let s: &SignalSettings = $s;
+        match s.protocol.value {
+            #[cfg(feature = "grpc")]
+            crate::config::Protocol::Grpc => {
+                on_exporter_runtime(|| tonic_config($exporter::builder().with_tonic(), s).build())
+            }
+            #[cfg(feature = "_http-transport")]
+            _ => http_config($exporter::builder().with_http(), s)?.build(),
+            #[cfg(not(feature = "_http-transport"))]
+            #[allow(unreachable_patterns)]
+            other => Err(ExporterBuildError::InvalidConfiguration(format!(
+                "{other} needs a cargo feature of otel that is off"
+            ))),
+        }
+    }};
+}
 
 /// Builds the OTLP span exporter the settings describe.
 pub(crate) fn span_exporter(s: &SignalSettings) -> Result<SpanExporter, ExporterBuildError> {
-    match s.protocol.value {
-        Protocol::Grpc => {
-            on_exporter_runtime(|| tonic_config(SpanExporter::builder().with_tonic(), s).build())
-        }
-        _ => http_config(SpanExporter::builder().with_http(), s)?.build(),
-    }
+    exporter_for!(SpanExporter, s)
 }
 
 /// Builds the OTLP metric exporter the settings describe (cumulative temporality).
 pub(crate) fn metric_exporter(s: &SignalSettings) -> Result<MetricExporter, ExporterBuildError> {
-    match s.protocol.value {
-        Protocol::Grpc => {
-            on_exporter_runtime(|| tonic_config(MetricExporter::builder().with_tonic(), s).build())
-        }
-        _ => http_config(MetricExporter::builder().with_http(), s)?.build(),
-    }
+    exporter_for!(MetricExporter, s)
 }
 
 /// Builds the OTLP log exporter the settings describe.
 pub(crate) fn log_exporter(s: &SignalSettings) -> Result<LogExporter, ExporterBuildError> {
-    match s.protocol.value {
-        Protocol::Grpc => {
-            on_exporter_runtime(|| tonic_config(LogExporter::builder().with_tonic(), s).build())
-        }
-        _ => http_config(LogExporter::builder().with_http(), s)?.build(),
-    }
+    exporter_for!(LogExporter, s)
 }
 
 /// gRPC channels spawn their connection task on the runtime they are built in: build them in
 /// ours (see [`super::runtime`]).
+#[cfg(feature = "grpc")]
 fn on_exporter_runtime<T>(
     build: impl FnOnce() -> Result<T, ExporterBuildError>,
 ) -> Result<T, ExporterBuildError> {
@@ -51,6 +67,7 @@ fn on_exporter_runtime<T>(
     build()
 }
 
+#[cfg(feature = "grpc")]
 fn tonic_config<B: WithExportConfig + WithTonicConfig>(builder: B, s: &SignalSettings) -> B {
     let mut metadata = tonic::metadata::MetadataMap::new();
     for (name, value) in &s.headers.value {
@@ -104,6 +121,7 @@ fn tonic_config<B: WithExportConfig + WithTonicConfig>(builder: B, s: &SignalSet
     builder
 }
 
+#[cfg(feature = "_http-transport")]
 /// The HTTP settings, on [`ExportClient`]: it sends exactly the resolved headers and keeps
 /// why an export failed.
 fn http_config<B: WithExportConfig + WithHttpConfig>(
@@ -111,8 +129,12 @@ fn http_config<B: WithExportConfig + WithHttpConfig>(
     s: &SignalSettings,
 ) -> Result<B, ExporterBuildError> {
     let protocol = match s.protocol.value {
+        #[cfg(feature = "http-json")]
         Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+        #[cfg(feature = "http-proto")]
         _ => opentelemetry_otlp::Protocol::HttpBinary,
+        #[cfg(not(feature = "http-proto"))]
+        _ => opentelemetry_otlp::Protocol::HttpJson,
     };
     let mut builder = builder
         .with_endpoint(s.endpoint.value.clone())

@@ -7,10 +7,10 @@
 //! and `rpc.server.duration` in place of the HTTP server metrics. Put it on a tonic server with
 //! `tonic::transport::Server::builder().layer(otel::http::ServerLayer::new())`.
 //!
-//! On the calling side, [`ClientLayer`] (feature `grpc`) wraps a tonic `Channel`: a client
+//! On the calling side, [`ClientLayer`] (feature `tonic`) wraps a tonic `Channel`: a client
 //! span per call, the trace context injected into its metadata, `rpc.client.duration`.
 
-#[cfg(feature = "grpc")]
+#[cfg(feature = "tonic")]
 mod client;
 
 use std::borrow::Cow;
@@ -24,7 +24,7 @@ use opentelemetry::{Context, KeyValue};
 
 use crate::http::ResponseBody;
 
-#[cfg(feature = "grpc")]
+#[cfg(feature = "tonic")]
 pub use client::{ClientFuture, ClientLayer, ClientService};
 
 /// Whether the request is a gRPC call: `application/grpc`, or `application/grpc+proto` and
@@ -131,7 +131,7 @@ impl Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
     Server,
-    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    #[cfg_attr(not(feature = "tonic"), allow(dead_code))]
     Client,
 }
 

@@ -3,13 +3,16 @@
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{
-    BatchConfigBuilder, BatchLogProcessor, LogExporter, SdkLoggerProvider, SimpleLogProcessor,
+    BatchConfigBuilder, BatchLogProcessor, LogExporter, SdkLoggerProvider,
 };
 
 use crate::config::{BatchSettings, Exporter, LogStep, Settings};
 use crate::delivery::{CountedLogExporter, CountedLogs, Ledger};
 use crate::diagnostics::warn_once;
-use crate::exporter::{console::ConsoleLogExporter, otlp};
+#[cfg(feature = "console")]
+use crate::exporter::console::ConsoleLogExporter;
+#[cfg(feature = "_otlp")]
+use crate::exporter::otlp;
 
 /// Builds the logger provider, or `None` when logs are off and nothing was added in code.
 pub(crate) fn provider(
@@ -22,6 +25,8 @@ pub(crate) fn provider(
         return None;
     }
     let mut builder = SdkLoggerProvider::builder().with_resource(resource);
+    // Resolution lists OTLP only when a transport is compiled.
+    #[cfg(feature = "_otlp")]
     if signal.uses(Exporter::Otlp) {
         match otlp::log_exporter(signal) {
             Ok(exporter) => {
@@ -38,8 +43,11 @@ pub(crate) fn provider(
             Err(error) => warn_once(&format!("the OTLP log exporter is off: {error}")),
         }
     }
+    #[cfg(feature = "console")]
     if signal.uses(Exporter::Console) {
-        builder = builder.with_log_processor(SimpleLogProcessor::new(ConsoleLogExporter));
+        builder = builder.with_log_processor(opentelemetry_sdk::logs::SimpleLogProcessor::new(
+            ConsoleLogExporter,
+        ));
     }
     for step in steps {
         builder = step(builder, &settings.log_batch);

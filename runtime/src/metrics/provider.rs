@@ -6,7 +6,11 @@ use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterP
 
 use crate::config::{Exporter, MetricStep, Settings};
 use crate::diagnostics::warn_once;
-use crate::exporter::{PrometheusEndpoint, console::ConsoleMetricExporter, otlp};
+use crate::exporter::PrometheusEndpoint;
+#[cfg(feature = "console")]
+use crate::exporter::console::ConsoleMetricExporter;
+#[cfg(feature = "_otlp")]
+use crate::exporter::otlp;
 
 /// The meter provider, and the Prometheus endpoint serving it when asked for.
 #[derive(Debug)]
@@ -28,6 +32,8 @@ pub(crate) fn pipeline(
     let mut prometheus = None;
     let interval = settings.export_interval.value;
     let mut builder = SdkMeterProvider::builder().with_resource(resource);
+    // Resolution lists OTLP only when a transport is compiled.
+    #[cfg(feature = "_otlp")]
     if signal.uses(Exporter::Otlp) {
         match otlp::metric_exporter(signal) {
             Ok(exporter) => {
@@ -47,6 +53,7 @@ pub(crate) fn pipeline(
             Err(error) => warn_once(&format!("the OTLP metric exporter is off: {error}")),
         }
     }
+    #[cfg(feature = "console")]
     if signal.uses(Exporter::Console) {
         builder = builder.with_reader(
             PeriodicReader::builder(ConsoleMetricExporter)

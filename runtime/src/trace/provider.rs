@@ -4,14 +4,16 @@
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SimpleSpanProcessor,
-    SpanExporter,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
 };
 
 use crate::config::{BatchSettings, Exporter, SamplerKind, Settings, TraceExtensions};
 use crate::delivery::{CountedSpanExporter, CountedSpans, Ledger};
 use crate::diagnostics::warn_once;
-use crate::exporter::{console::ConsoleSpanExporter, otlp};
+#[cfg(feature = "console")]
+use crate::exporter::console::ConsoleSpanExporter;
+#[cfg(feature = "_otlp")]
+use crate::exporter::otlp;
 
 use super::sampling::Sampling;
 
@@ -43,6 +45,8 @@ pub(crate) fn pipeline(
         Some(sampler) => builder.with_sampler(sampler),
         None => builder.with_sampler(sampler(kind, ratio)),
     };
+    // Resolution lists OTLP only when a transport is compiled.
+    #[cfg(feature = "_otlp")]
     if signal.uses(Exporter::Otlp) {
         match otlp::span_exporter(signal) {
             Ok(exporter) => {
@@ -55,9 +59,11 @@ pub(crate) fn pipeline(
             Err(error) => warn_once(&format!("the OTLP span exporter is off: {error}")),
         }
     }
+    #[cfg(feature = "console")]
     if signal.uses(Exporter::Console) {
-        builder =
-            builder.with_span_processor(SimpleSpanProcessor::new(ConsoleSpanExporter::default()));
+        builder = builder.with_span_processor(opentelemetry_sdk::trace::SimpleSpanProcessor::new(
+            ConsoleSpanExporter::default(),
+        ));
     }
     for step in steps {
         builder = step(builder, &settings.span_batch);

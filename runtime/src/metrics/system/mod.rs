@@ -2,7 +2,7 @@
 //! observable instruments read on each collection.
 //!
 //! The instruments of one source (the process, the CPUs, memory, network interfaces, disks)
-//! share one reading per collection: a [`Source`] is read again when one of its instruments
+//! share one reading per collection: a `Source` is read again when one of its instruments
 //! is observed a second time, which is the next collection, so nothing is read that no
 //! instrument asks for and nothing is read twice for one export. Process and CPU-mode figures
 //! come from `/proc` (procfs, Linux); memory, network, disk and file-system figures from

@@ -1,0 +1,3 @@
+// otel is built without its `console` feature here.
+#[otel::main(traces = "console", metrics = "none", logs = "none")]
+fn main() {}

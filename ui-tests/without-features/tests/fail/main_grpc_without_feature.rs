@@ -1,0 +1,3 @@
+// otel is built without its `grpc` feature here.
+#[otel::main(protocol = "grpc")]
+fn main() {}
