@@ -1,6 +1,6 @@
-//! Procedural macros of the `otel` crate. Depend on `otel` and use them as `#[otel::main]` and
-//! `#[otel::span]`;
-//! the documentation lives there.
+//! Procedural macros of the `otel` crate (package `otel-compile`). Depend on it and use them as
+//! `#[otel::main]`, `#[otel::span]`, `#[otel::metric]` and `otel::counter!`; each is documented,
+//! option by option, on its re-export there.
 //!
 //! Each macro runs three visible phases: `parse` (tokens into typed arguments, every error on
 //! its token), `validate` (cross-argument rules), `expand` (thin code calling
@@ -20,44 +20,43 @@ mod span_attr;
 
 use proc_macro::TokenStream;
 
-/// Sets up OpenTelemetry for the whole program; see the `otel` crate.
+/// Sets up OpenTelemetry for the whole program.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     main_attr::entry(args.into(), item.into()).into()
 }
 
-/// Records each call of a function as a span; see the `otel` crate.
+/// Records each call of a function as a span.
 #[proc_macro_attribute]
 pub fn span(args: TokenStream, item: TokenStream) -> TokenStream {
     span_attr::entry(args.into(), item.into()).into()
 }
 
-/// Measures each call of a function: an instrument, or the function RED metrics; see the
-/// `otel` crate.
+/// Measures each call of a function: an instrument, or the function RED metrics.
 #[proc_macro_attribute]
 pub fn metric(args: TokenStream, item: TokenStream) -> TokenStream {
     metric_attr::entry(args.into(), item.into()).into()
 }
 
-/// Adds to a counter from a function body; see the `otel` crate.
+/// Adds to a counter from a function body.
 #[proc_macro]
 pub fn counter(input: TokenStream) -> TokenStream {
     metric_macro::entry(metric_attr::Instrument::Counter, input.into()).into()
 }
 
-/// Records into a histogram from a function body; see the `otel` crate.
+/// Records into a histogram from a function body.
 #[proc_macro]
 pub fn histogram(input: TokenStream) -> TokenStream {
     metric_macro::entry(metric_attr::Instrument::Histogram, input.into()).into()
 }
 
-/// Moves an up-down counter from a function body; see the `otel` crate.
+/// Moves an up-down counter from a function body.
 #[proc_macro]
 pub fn up_down_counter(input: TokenStream) -> TokenStream {
     metric_macro::entry(metric_attr::Instrument::UpDownCounter, input.into()).into()
 }
 
-/// Records a gauge's current value from a function body; see the `otel` crate.
+/// Records a gauge's current value from a function body.
 #[proc_macro]
 pub fn gauge(input: TokenStream) -> TokenStream {
     metric_macro::entry(metric_attr::Instrument::Gauge, input.into()).into()

@@ -72,7 +72,12 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
         metrics::backend::install(meter.clone());
     }
     install_propagators(&settings.propagators.value);
-    subscriber::install(tracer.as_ref(), logger.as_ref(), &settings.log_filter.value);
+    subscriber::configure(
+        tracer.as_ref(),
+        logger.as_ref(),
+        &settings.log_filter.value,
+        settings.subscriber.value,
+    );
     panic_hook::install();
 
     guard::register(Pipelines {

@@ -118,7 +118,21 @@ pub mod __private;
 
 pub use config::{Compression, Config, Exporter, ProfilerKind, Propagator, Protocol, SamplerKind};
 pub use guard::{ShutdownGuard, exit};
-pub use otel_macros::{counter, gauge, histogram, main, metric, span, up_down_counter};
+#[doc = include_str!("../docs/body_macros.md")]
+pub use otel_macros::counter;
+#[doc = include_str!("../docs/body_macros.md")]
+pub use otel_macros::gauge;
+#[doc = include_str!("../docs/body_macros.md")]
+pub use otel_macros::histogram;
+#[doc = include_str!("../docs/main.md")]
+pub use otel_macros::main;
+#[doc = include_str!("../docs/metric.md")]
+pub use otel_macros::metric;
+#[doc = include_str!("../docs/span.md")]
+pub use otel_macros::span;
+#[doc = include_str!("../docs/body_macros.md")]
+pub use otel_macros::up_down_counter;
+pub use subscriber::tracing_layer;
 
 /// The OpenTelemetry API this crate is built on, for what the macros do not cover (custom
 /// instruments, manual spans, propagation).

@@ -73,7 +73,7 @@ fn install() -> InMemorySpanExporter {
         Some(Sampling::ParentBased(Root::AlwaysOn)),
         None,
     );
-    subscriber::install(Some(&provider), None, "trace");
+    subscriber::configure(Some(&provider), None, "trace", true);
     panic_hook::install();
     exporter
 }

@@ -497,3 +497,87 @@ fn the_sdks_self_metrics_count_a_full_queue() {
         "collector received:\n{output}"
     );
 }
+
+/// A service composing its own JSON `fmt` layer with `otel::tracing_layer()`
+/// (`subscriber = false`): its JSON stdout and the collector's log records carry the same
+/// trace id, and a `log::info!` inside an annotated function arrives as a log record with
+/// that function's trace and span ids; `log` records are filtered on their real targets.
+#[test]
+fn a_composed_subscriber_keeps_its_json_logs_and_exports_the_same_records() {
+    let collector = Collector::start();
+    let run = program::run_against(
+        &collector,
+        "grpc",
+        env!("CARGO_BIN_EXE_composed_subscriber"),
+        &[],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let ids = run.printed("checkout_ids");
+    let (trace_id, span_id) = ids.split_once(' ').expect("two ids");
+    let json: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let printed = json
+        .iter()
+        .find(|line| line["fields"]["message"] == "order checked out")
+        .unwrap_or_else(|| panic!("no JSON log line: {run:#?}"));
+    assert_eq!(printed["fields"]["trace_id"], trace_id, "{run:#?}");
+    assert!(
+        json.iter().any(|line| line["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("logged through the log crate"))),
+        "the log crate's record reaches the JSON layer too: {run:#?}"
+    );
+
+    let output = collector.wait_for(Duration::from_secs(10), |out| {
+        out.contains("order checked out") && out.contains("logged through the log crate")
+    });
+    let logs = received::logs(&output);
+    for body in [
+        "Str(order checked out)",
+        "Str(order 7 logged through the log crate)",
+    ] {
+        let log = logs
+            .iter()
+            .find(|l| l.body == body)
+            .unwrap_or_else(|| panic!("{body} missing; collector received:\n{output}"));
+        assert_eq!(log.trace_id, trace_id, "{body}: {output}");
+        assert_eq!(log.span_id, span_id, "{body}: {output}");
+    }
+    // `log` records are filtered on their own targets, as `tracing` events are.
+    for held_back in ["held back by log_filter", "the export path's own record"] {
+        assert!(!output.contains(held_back), "{held_back}: {output}");
+        assert!(
+            run.stdout.contains(held_back),
+            "the JSON layer has no filter: {run:#?}"
+        );
+    }
+}
+
+/// A program that installed its own global subscriber before `otel`: one warning says how
+/// to compose instead; the program runs on.
+#[test]
+fn a_preset_global_subscriber_gets_one_warning_saying_how_to_compose() {
+    let run = program::run(
+        env!("CARGO_BIN_EXE_composed_subscriber"),
+        &[
+            ("OTEL_TEST_PRESET_SUBSCRIBER", "1"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let hints = run
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.contains("a global tracing subscriber is already installed")
+                && l.contains("subscriber = false")
+                && l.contains("otel::tracing_layer()")
+        })
+        .count();
+    assert_eq!(hints, 1, "{run:#?}");
+}

@@ -161,6 +161,9 @@ fn config(args: &MainArgs, krate: &TokenStream) -> TokenStream {
     if let Some(flag) = args.flush_on_signal {
         calls.push(quote!(.flush_on_signal(#flag)));
     }
+    if let Some(flag) = args.subscriber {
+        calls.push(quote!(.subscriber(#flag)));
+    }
     quote!(#private::Config::new() #(#calls)*)
 }
 

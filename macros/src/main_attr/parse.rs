@@ -36,6 +36,7 @@ pub(super) const KEYS: &[&str] = &[
     "shutdown_timeout",
     "log_filter",
     "flush_on_signal",
+    "subscriber",
     "crate",
 ];
 
@@ -106,6 +107,8 @@ pub(super) struct MainArgs {
     pub(super) shutdown_timeout: Option<Spanned<Duration>>,
     pub(super) log_filter: Option<LitStr>,
     pub(super) flush_on_signal: Option<bool>,
+    /// `subscriber = false`: install no global `tracing` subscriber.
+    pub(super) subscriber: Option<bool>,
     pub(super) krate: Option<syn::Path>,
 }
 
@@ -170,6 +173,7 @@ impl MainArgs {
             "shutdown_timeout" => self.shutdown_timeout = Some(duration(&arg)?),
             "log_filter" => self.log_filter = Some(string(&arg)?),
             "flush_on_signal" => self.flush_on_signal = Some(boolean(&arg)?),
+            "subscriber" => self.subscriber = Some(boolean(&arg)?),
             "crate" => self.krate = Some(path(&arg)?),
             _ => return Err(crate::args::unhandled_key(&arg.key)),
         }

@@ -69,6 +69,7 @@ pub struct Config {
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) log_filter: Option<String>,
     pub(crate) flush_on_signal: Option<bool>,
+    pub(crate) subscriber: Option<bool>,
     pub(crate) extensions: Extensions,
 }
 
@@ -297,6 +298,14 @@ impl Config {
     /// own shutdown returns from `main` and flushes through the guard.
     pub fn flush_on_signal(mut self, enabled: bool) -> Self {
         self.flush_on_signal = Some(enabled);
+        self
+    }
+
+    /// Whether to install `otel`'s `tracing` subscriber as the global one (default on). Turn
+    /// it off to compose your own subscriber (a JSON formatter, say) with
+    /// [`tracing_layer`](crate::tracing_layer), which carries the same bridge.
+    pub fn subscriber(mut self, install: bool) -> Self {
+        self.subscriber = Some(install);
         self
     }
 

@@ -95,6 +95,7 @@ impl Settings {
         );
         line(&mut out, "log_filter", &self.log_filter);
         line(&mut out, "flush_on_signal", &self.flush_on_signal);
+        line(&mut out, "subscriber", &self.subscriber);
         out
     }
 }

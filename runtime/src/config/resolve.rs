@@ -128,6 +128,8 @@ pub(crate) struct Settings {
     pub(crate) shutdown_timeout: Resolved<Duration>,
     pub(crate) log_filter: Resolved<String>,
     pub(crate) flush_on_signal: Resolved<bool>,
+    /// Whether `otel`'s `tracing` subscriber is installed as the global one.
+    pub(crate) subscriber: Resolved<bool>,
     /// `OTEL_LOG_LEVEL=debug`: print the effective configuration.
     pub(crate) debug_report: bool,
     /// Credentials found while resolving, which no output may show.
@@ -309,6 +311,7 @@ impl Settings {
             shutdown_timeout: code_or_default(config.shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT),
             log_filter,
             flush_on_signal: code_or_default(config.flush_on_signal, false),
+            subscriber: code_or_default(config.subscriber, true),
             debug_report,
             secrets: Vec::new(),
         }

@@ -18,6 +18,7 @@
     shutdown_timeout = "500ms",
     log_filter = "info,my_crate=debug",
     flush_on_signal = false,
+    subscriber = true,
     crate = "::otel"
 )]
 fn main() {}
