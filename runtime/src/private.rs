@@ -161,7 +161,7 @@ macro_rules! feature_gate {
                     $needs,
                     " the `",
                     $feature,
-                    "` feature of otel: otel = { version = \"...\", features = [\"",
+                    "` feature of otel: otel-compile = { version = \"...\", features = [\"",
                     $feature,
                     "\"] }"
                 ));
@@ -224,7 +224,7 @@ macro_rules! __require_feature_otlp {
     () => {
         ::core::compile_error!(
             "OTLP export needs one of the `grpc`, `http-proto` or `http-json` features of otel: \
-             otel = { version = \"...\", features = [\"http-proto\"] }"
+             otel-compile = { version = \"...\", features = [\"http-proto\"] }"
         );
     };
 }

@@ -113,7 +113,7 @@ fn prometheus_reader(
 ) -> (MeterProviderBuilder, Option<PrometheusEndpoint>) {
     warn_once(
         "metrics are to go to prometheus, but otel was built without its `prometheus` \
-         feature; add it (otel = { features = [\"prometheus\"] }) to serve /metrics",
+         feature; add it (otel-compile = { features = [\"prometheus\"] }) to serve /metrics",
     );
     (builder, None)
 }
