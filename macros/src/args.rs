@@ -9,39 +9,6 @@ use syn::{Ident, Lit, LitStr, Token};
 
 use crate::diag::Errors;
 
-/// One argument as written.
-pub(crate) struct Arg {
-    pub(crate) key: Ident,
-    pub(crate) value: ArgValue,
-}
-
-pub(crate) enum ArgValue {
-    /// `key` alone.
-    Flag,
-    /// `key = <literal>`.
-    Lit(Lit),
-    /// `key(...)`, the parenthesised tokens.
-    List(TokenStream),
-}
-
-impl Parse for Arg {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let ExprArg { key, value } = input.parse()?;
-        let value = match value {
-            ExprArgValue::Flag => ArgValue::Flag,
-            ExprArgValue::List(tokens) => ArgValue::List(tokens),
-            ExprArgValue::Expr(syn::Expr::Lit(lit)) => ArgValue::Lit(lit.lit),
-            ExprArgValue::Expr(expr) => {
-                return Err(syn::Error::new_spanned(
-                    expr,
-                    format!("`{key}` takes a literal value, such as `{key} = \"...\"`"),
-                ));
-            }
-        };
-        Ok(Self { key, value })
-    }
-}
-
 /// Parses expression arguments and hands each admitted one to `set` by name. `special`
 /// answers keys that deserve their own message (keys of other crates, later releases);
 /// unknown and repeated keys become errors. Every error is collected.
@@ -127,7 +94,8 @@ pub(crate) fn crate_path(krate: Option<&syn::Path>) -> TokenStream {
         .unwrap_or_else(|| quote::quote!(::otel))
 }
 
-/// One argument of an attribute whose values are expressions (`#[otel::span]`).
+/// One argument: `key = <expression>`, `key(...)` or `key` alone. `#[otel::main]` admits only
+/// literal expressions; `#[otel::span]` and `#[otel::metric]` any.
 pub(crate) struct ExprArg {
     pub(crate) key: Ident,
     pub(crate) value: ExprArgValue,
@@ -169,13 +137,6 @@ impl Parse for ExprArg {
 /// Parses comma-separated arguments whose values are expressions.
 pub(crate) fn parse_expr_args(tokens: TokenStream) -> syn::Result<Vec<ExprArg>> {
     Punctuated::<ExprArg, Token![,]>::parse_terminated
-        .parse2(tokens)
-        .map(|args| args.into_iter().collect())
-}
-
-/// Parses the comma-separated arguments of an attribute.
-pub(crate) fn parse_args(tokens: TokenStream) -> syn::Result<Vec<Arg>> {
-    Punctuated::<Arg, Token![,]>::parse_terminated
         .parse2(tokens)
         .map(|args| args.into_iter().collect())
 }
@@ -268,11 +229,12 @@ mod tests {
 
     #[test]
     fn parses_the_three_argument_forms() {
-        let args = parse_args(quote::quote!(a = "x", b(c = "d"), e, crate = "y")).expect("parses");
+        let args =
+            parse_expr_args(quote::quote!(a = "x", b(c = "d"), e, crate = "y")).expect("parses");
         assert_eq!(args.len(), 4);
-        assert!(matches!(args[0].value, ArgValue::Lit(_)));
-        assert!(matches!(args[1].value, ArgValue::List(_)));
-        assert!(matches!(args[2].value, ArgValue::Flag));
+        assert!(matches!(args[0].value, ExprArgValue::Expr(_)));
+        assert!(matches!(args[1].value, ExprArgValue::List(_)));
+        assert!(matches!(args[2].value, ExprArgValue::Flag));
         assert_eq!(args[3].key.to_string(), "crate");
     }
 }

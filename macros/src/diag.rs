@@ -4,6 +4,8 @@
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 
+use crate::item::ItemFn;
+
 /// Errors collected across phases.
 #[derive(Default)]
 pub(crate) struct Errors {
@@ -35,4 +37,29 @@ impl Errors {
         out.extend(item);
         out
     }
+}
+
+/// The skeleton every attribute macro runs: the item parsed as a function (else
+/// `not_a_function`'s message on it), `analyse` (parse the arguments, validate them against
+/// the function, every error collected), then `expand`, or every error next to the unchanged
+/// item.
+pub(crate) fn attribute_entry<A>(
+    item: TokenStream,
+    not_a_function: impl FnOnce(&TokenStream) -> &'static str,
+    analyse: impl FnOnce(&mut ItemFn, &mut Errors) -> A,
+    expand: impl FnOnce(A, ItemFn) -> TokenStream,
+) -> TokenStream {
+    let mut errors = Errors::default();
+    let mut function = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            errors.error(&item, not_a_function(&item));
+            return errors.with_item(item);
+        }
+    };
+    let analysed = analyse(&mut function, &mut errors);
+    if !errors.is_empty() {
+        return errors.with_item(item);
+    }
+    expand(analysed, function)
 }

@@ -9,9 +9,9 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod attribute_list;
 mod body;
 mod diag;
-mod fields;
 mod item;
 mod main_attr;
 mod metric_attr;
@@ -41,23 +41,23 @@ pub fn metric(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Adds to a counter from a function body.
 #[proc_macro]
 pub fn counter(input: TokenStream) -> TokenStream {
-    metric_macro::entry(metric_attr::Instrument::Counter, input.into()).into()
+    metric_macro::entry(metric_attr::MetricKind::Counter, input.into()).into()
 }
 
 /// Records into a histogram from a function body.
 #[proc_macro]
 pub fn histogram(input: TokenStream) -> TokenStream {
-    metric_macro::entry(metric_attr::Instrument::Histogram, input.into()).into()
+    metric_macro::entry(metric_attr::MetricKind::Histogram, input.into()).into()
 }
 
 /// Moves an up-down counter from a function body.
 #[proc_macro]
 pub fn up_down_counter(input: TokenStream) -> TokenStream {
-    metric_macro::entry(metric_attr::Instrument::UpDownCounter, input.into()).into()
+    metric_macro::entry(metric_attr::MetricKind::UpDownCounter, input.into()).into()
 }
 
 /// Records a gauge's current value from a function body.
 #[proc_macro]
 pub fn gauge(input: TokenStream) -> TokenStream {
-    metric_macro::entry(metric_attr::Instrument::Gauge, input.into()).into()
+    metric_macro::entry(metric_attr::MetricKind::Gauge, input.into()).into()
 }

@@ -13,7 +13,7 @@ pub use crate::trace::attributes::{
     metric_attribute_debug, metric_attribute_display,
 };
 pub use crate::trace::outcome::{Outcome, Returned, error_counts};
-pub use crate::trace::{InstrumentedFuture, LiveSpan, SpanGuard, SpanSite};
+pub use crate::trace::{InstrumentedFuture, LiveSpan, SpanGuard, SpanSite, SpanSiteInfo};
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::{Context, KeyValue};
 pub use tokio;
@@ -67,15 +67,10 @@ pub fn parent_context<C: ParentContext + ?Sized>(parent: &C) -> Context {
     parent.parent_context()
 }
 
-/// Runs a body as a closure, so its `return`s and `?`s come back here. Taking `FnOnce` makes
-/// the closure `FnOnce`, which lets it return borrows of what it captured (`&mut self.x`).
-#[inline(always)]
-pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
-    body()
-}
-
-/// The body of an instrumented fn as an `FnOnce` closure returning `R`: the expected type lets
-/// `?` pick its error conversion, and `FnOnce` lets it return borrows of what it captured.
+/// The body of an instrumented fn as an `FnOnce` closure returning `R`, called where the
+/// expansion chooses (`body::<R, _>(move || ...)()` to run it at once): its `return`s and `?`s
+/// come back there, the expected type lets `?` pick its error conversion, and `FnOnce` lets it
+/// return borrows of what it captured (`&mut self.x`).
 #[inline(always)]
 pub fn body<R, F: FnOnce() -> R>(body: F) -> F {
     body

@@ -8,7 +8,7 @@ use syn::parse::{Parse, ParseStream, Parser as _};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Lit, LitStr, Token};
 
-use crate::args::{self, Arg, ArgValue, KeyGuard};
+use crate::args::{self, ExprArg, ExprArgValue};
 use crate::diag::Errors;
 
 /// Every key `#[otel::main]` accepts.
@@ -115,76 +115,84 @@ pub(super) struct MainArgs {
 impl MainArgs {
     pub(super) fn parse(tokens: TokenStream, errors: &mut Errors) -> MainArgs {
         let mut out = MainArgs::default();
-        let list = match args::parse_args(tokens) {
-            Ok(list) => list,
-            Err(error) => {
-                errors.push(error);
-                return out;
-            }
-        };
-        let mut guard = KeyGuard::new(KEYS);
-        for arg in list {
-            let name = arg.key.unraw().to_string();
-            if name == "headers" {
-                errors.error(
-                    &arg.key,
-                    "`headers` cannot be set in code: headers carry secrets, which do not belong \
-                     in binaries\nset OTEL_EXPORTER_OTLP_HEADERS (or \
-                     OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS) at deploy time instead",
-                );
-                continue;
-            }
-            if !KEYS.contains(&name.as_str()) {
-                errors.push(guard.unknown(&arg.key, "#[otel::main]"));
-                continue;
-            }
-            if !guard.admit(&arg.key, errors) {
-                continue;
-            }
-            if let Err(error) = out.set(&name, arg) {
-                errors.push(error);
-            }
-        }
+        args::parse_each(
+            tokens,
+            KEYS,
+            "#[otel::main]",
+            |name| {
+                (name == "headers").then(|| {
+                    "`headers` cannot be set in code: headers carry secrets, which do not \
+                     belong in binaries\nset OTEL_EXPORTER_OTLP_HEADERS (or \
+                     OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS) at deploy time instead"
+                        .to_owned()
+                })
+            },
+            errors,
+            |name, arg| out.set(name, &arg),
+        );
         out
     }
 
-    fn set(&mut self, name: &str, arg: Arg) -> syn::Result<()> {
+    fn set(&mut self, name: &str, arg: &ExprArg) -> syn::Result<()> {
         match name {
-            "service" => self.service = Some(string(&arg)?),
-            "version" => self.version = Some(string(&arg)?),
-            "namespace" => self.namespace = Some(string(&arg)?),
-            "environment" => self.environment = Some(string(&arg)?),
-            "resource" => self.resource = resource(&arg)?,
-            "traces" => self.traces = Some(list(&arg, "exporter", EXPORTERS)?),
-            "metrics" => self.metrics = Some(list(&arg, "exporter", EXPORTERS)?),
-            "logs" => self.logs = Some(list(&arg, "exporter", EXPORTERS)?),
-            "endpoint" => self.endpoint = Some(endpoint(&arg)?),
-            "protocol" => self.protocol = Some(choice(&arg, "protocol", PROTOCOLS)?),
-            "timeout" => self.timeout = Some(duration(&arg)?),
-            "compression" => self.compression = Some(choice(&arg, "compression", COMPRESSIONS)?),
-            "sampler" => self.sampler = Some(choice(&arg, "sampler", SAMPLERS)?),
-            "sample_ratio" => self.sample_ratio = Some(ratio(&arg)?),
-            "propagators" => self.propagators = Some(list(&arg, "propagator", PROPAGATORS)?),
-            "export_interval" => self.export_interval = Some(duration(&arg)?),
-            "prometheus" => self.prometheus = Some(listen_address(&arg)?),
-            "system_metrics" => self.system_metrics = Some(spanned_boolean(&arg)?),
-            "runtime_metrics" => self.runtime_metrics = Some(spanned_boolean(&arg)?),
-            "profiler" => self.profiler = Some(choice(&arg, "profiler", PROFILERS)?),
-            "shutdown_timeout" => self.shutdown_timeout = Some(duration(&arg)?),
-            "log_filter" => self.log_filter = Some(string(&arg)?),
-            "flush_on_signal" => self.flush_on_signal = Some(boolean(&arg)?),
-            "subscriber" => self.subscriber = Some(boolean(&arg)?),
-            "crate" => self.krate = Some(path(&arg)?),
+            "service" => self.service = Some(string(arg)?),
+            "version" => self.version = Some(string(arg)?),
+            "namespace" => self.namespace = Some(string(arg)?),
+            "environment" => self.environment = Some(string(arg)?),
+            "resource" => self.resource = resource(arg)?,
+            "traces" => self.traces = Some(list(arg, "exporter", EXPORTERS)?),
+            "metrics" => self.metrics = Some(list(arg, "exporter", EXPORTERS)?),
+            "logs" => self.logs = Some(list(arg, "exporter", EXPORTERS)?),
+            "endpoint" => self.endpoint = Some(endpoint(arg)?),
+            "protocol" => self.protocol = Some(choice(arg, "protocol", PROTOCOLS)?),
+            "timeout" => self.timeout = Some(duration(arg)?),
+            "compression" => self.compression = Some(choice(arg, "compression", COMPRESSIONS)?),
+            "sampler" => self.sampler = Some(choice(arg, "sampler", SAMPLERS)?),
+            "sample_ratio" => self.sample_ratio = Some(ratio(arg)?),
+            "propagators" => self.propagators = Some(list(arg, "propagator", PROPAGATORS)?),
+            "export_interval" => self.export_interval = Some(duration(arg)?),
+            "prometheus" => self.prometheus = Some(listen_address(arg)?),
+            "system_metrics" => self.system_metrics = Some(spanned_boolean(arg)?),
+            "runtime_metrics" => self.runtime_metrics = Some(spanned_boolean(arg)?),
+            "profiler" => self.profiler = Some(choice(arg, "profiler", PROFILERS)?),
+            "shutdown_timeout" => self.shutdown_timeout = Some(duration(arg)?),
+            "log_filter" => self.log_filter = Some(string(arg)?),
+            "flush_on_signal" => self.flush_on_signal = Some(boolean(arg)?),
+            "subscriber" => self.subscriber = Some(boolean(arg)?),
+            "crate" => self.krate = Some(path(arg)?),
             _ => return Err(crate::args::unhandled_key(&arg.key)),
         }
         Ok(())
     }
 }
 
-fn string(arg: &Arg) -> syn::Result<LitStr> {
+/// What `#[otel::main]`'s values are: literals (they are read at compile time), a bare flag
+/// or a parenthesised list.
+enum Value<'a> {
+    Flag,
+    Lit(&'a Lit),
+    List(&'a TokenStream),
+}
+
+fn value(arg: &ExprArg) -> syn::Result<Value<'_>> {
     match &arg.value {
-        ArgValue::Lit(Lit::Str(s)) => Ok(s.clone()),
-        ArgValue::Lit(other) => Err(syn::Error::new_spanned(
+        ExprArgValue::Flag => Ok(Value::Flag),
+        ExprArgValue::List(tokens) => Ok(Value::List(tokens)),
+        ExprArgValue::Expr(syn::Expr::Lit(lit)) => Ok(Value::Lit(&lit.lit)),
+        ExprArgValue::Expr(expr) => Err(syn::Error::new_spanned(
+            expr,
+            format!(
+                "`{}` takes a literal value, such as `{} = \"...\"`",
+                arg.key, arg.key
+            ),
+        )),
+    }
+}
+
+fn string(arg: &ExprArg) -> syn::Result<LitStr> {
+    match value(arg)? {
+        Value::Lit(Lit::Str(s)) => Ok(s.clone()),
+        Value::Lit(other) => Err(syn::Error::new_spanned(
             other,
             format!(
                 "`{}` expects a string literal, such as `{} = \"...\"`",
@@ -195,7 +203,7 @@ fn string(arg: &Arg) -> syn::Result<LitStr> {
     }
 }
 
-fn needs_value(arg: &Arg, example: &str) -> syn::Error {
+fn needs_value(arg: &ExprArg, example: &str) -> syn::Error {
     syn::Error::new_spanned(
         &arg.key,
         format!(
@@ -205,29 +213,29 @@ fn needs_value(arg: &Arg, example: &str) -> syn::Error {
     )
 }
 
-fn boolean(arg: &Arg) -> syn::Result<bool> {
-    match &arg.value {
-        ArgValue::Lit(Lit::Bool(b)) => Ok(b.value),
-        ArgValue::Flag => Ok(true),
-        ArgValue::Lit(other) => Err(syn::Error::new_spanned(
+fn boolean(arg: &ExprArg) -> syn::Result<bool> {
+    match value(arg)? {
+        Value::Lit(Lit::Bool(b)) => Ok(b.value),
+        Value::Flag => Ok(true),
+        Value::Lit(other) => Err(syn::Error::new_spanned(
             other,
             format!("`{}` expects `true` or `false`", arg.key),
         )),
-        ArgValue::List(_) => Err(needs_value(arg, "true")),
+        Value::List(_) => Err(needs_value(arg, "true")),
     }
 }
 
 /// A boolean and where it was written (its value, or the key of a bare flag).
-fn spanned_boolean(arg: &Arg) -> syn::Result<Spanned<bool>> {
-    let span = match &arg.value {
-        ArgValue::Lit(lit) => lit.span(),
+fn spanned_boolean(arg: &ExprArg) -> syn::Result<Spanned<bool>> {
+    let span = match value(arg)? {
+        Value::Lit(lit) => lit.span(),
         _ => arg.key.span(),
     };
     boolean(arg).map(|value| Spanned { value, span })
 }
 
 fn choice(
-    arg: &Arg,
+    arg: &ExprArg,
     what: &str,
     table: &[(&'static str, &str)],
 ) -> syn::Result<Spanned<&'static str>> {
@@ -257,7 +265,7 @@ fn lookup(
 
 /// `"otlp,console"`: comma-combined, as in the specification's variables.
 fn list(
-    arg: &Arg,
+    arg: &ExprArg,
     what: &str,
     table: &[(&'static str, &str)],
 ) -> syn::Result<Spanned<Vec<&'static str>>> {
@@ -295,7 +303,7 @@ fn list(
     })
 }
 
-fn duration(arg: &Arg) -> syn::Result<Spanned<Duration>> {
+fn duration(arg: &ExprArg) -> syn::Result<Spanned<Duration>> {
     let lit = string(arg)?;
     let parsed = humantime::parse_duration(lit.value().trim()).map_err(|error| {
         syn::Error::new(
@@ -319,7 +327,7 @@ fn duration(arg: &Arg) -> syn::Result<Spanned<Duration>> {
 }
 
 /// `"host:port"`, `"0.0.0.0:9464"` or `"[::]:9464"`.
-fn listen_address(arg: &Arg) -> syn::Result<Spanned<(String, u16)>> {
+fn listen_address(arg: &ExprArg) -> syn::Result<Spanned<(String, u16)>> {
     let lit = string(arg)?;
     let text = lit.value();
     let parsed = text.trim().rsplit_once(':').and_then(|(host, port)| {
@@ -344,11 +352,11 @@ fn listen_address(arg: &Arg) -> syn::Result<Spanned<(String, u16)>> {
         })
 }
 
-fn ratio(arg: &Arg) -> syn::Result<Spanned<f64>> {
-    let (value, lit) = match &arg.value {
-        ArgValue::Lit(Lit::Float(f)) => (f.base10_parse::<f64>()?, Lit::Float(f.clone())),
-        ArgValue::Lit(Lit::Int(i)) => (i.base10_parse::<f64>()?, Lit::Int(i.clone())),
-        ArgValue::Lit(other) => {
+fn ratio(arg: &ExprArg) -> syn::Result<Spanned<f64>> {
+    let (value, lit) = match value(arg)? {
+        Value::Lit(Lit::Float(f)) => (f.base10_parse::<f64>()?, Lit::Float(f.clone())),
+        Value::Lit(Lit::Int(i)) => (i.base10_parse::<f64>()?, Lit::Int(i.clone())),
+        Value::Lit(other) => {
             return Err(syn::Error::new_spanned(
                 other,
                 "`sample_ratio` expects a number from 0 to 1, such as `sample_ratio = 0.25`",
@@ -368,7 +376,7 @@ fn ratio(arg: &Arg) -> syn::Result<Spanned<f64>> {
     })
 }
 
-fn endpoint(arg: &Arg) -> syn::Result<LitStr> {
+fn endpoint(arg: &ExprArg) -> syn::Result<LitStr> {
     let lit = string(arg)?;
     let text = lit.value();
     let rest = text
@@ -387,20 +395,16 @@ fn endpoint(arg: &Arg) -> syn::Result<LitStr> {
     Ok(lit)
 }
 
-fn path(arg: &Arg) -> syn::Result<syn::Path> {
-    let lit = string(arg)?;
-    lit.parse::<syn::Path>().map_err(|_| {
-        syn::Error::new(
-            lit.span(),
-            "`crate` expects the path the otel crate is reachable at, such as \"::otel\" or \
-             \"my_crate::otel\"",
-        )
-    })
+/// `crate = "::otel"`: a string first (this attribute's message for other literals), then
+/// the shared path rule.
+fn path(arg: &ExprArg) -> syn::Result<syn::Path> {
+    string(arg)?;
+    args::crate_path_arg(arg)
 }
 
 /// `resource(key = "value", dotted.key = "value", "string.key" = "value")`.
-fn resource(arg: &Arg) -> syn::Result<Vec<(String, LitStr)>> {
-    let ArgValue::List(tokens) = &arg.value else {
+fn resource(arg: &ExprArg) -> syn::Result<Vec<(String, LitStr)>> {
+    let Value::List(tokens) = value(arg)? else {
         return Err(syn::Error::new_spanned(
             &arg.key,
             "`resource` expects a list, such as `resource(team = \"payments\")`",

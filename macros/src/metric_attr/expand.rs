@@ -8,11 +8,11 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
+use crate::attribute_list::{self, Field, FieldValue};
 use crate::body::{self, Shape};
-use crate::fields::{self, Field, FieldValue};
 use crate::item::ItemFn;
 
-use super::parse::{Instrument, MetricArgs};
+use super::parse::{MetricArgs, MetricKind};
 
 pub(super) fn expand(list: &[MetricArgs], item: ItemFn) -> TokenStream {
     let krate = list.iter().find_map(|args| args.krate.as_ref());
@@ -50,7 +50,7 @@ pub(super) fn expand(list: &[MetricArgs], item: ItemFn) -> TokenStream {
                 needs_result = true;
                 guards.push((guard, quote!(#private::MetricGuard::red(&#site_name))));
             }
-            (Some((Instrument::Counter, _)), _) => {
+            (Some((MetricKind::Counter, _)), _) => {
                 let by = args
                     .by
                     .as_ref()
@@ -59,15 +59,15 @@ pub(super) fn expand(list: &[MetricArgs], item: ItemFn) -> TokenStream {
                 let shared = shared_attributes();
                 entry.push(quote!(#site_name.add_shared(#by, #shared.as_ref());));
             }
-            (Some((Instrument::Histogram, _)), Some((_, value))) => {
+            (Some((MetricKind::Histogram, _)), Some((_, value))) => {
                 let shared = shared_attributes();
                 entry.push(quote!(#site_name.record_shared(#value, #shared.as_ref());));
             }
-            (Some((Instrument::Histogram, _)), None) => guards.push((
+            (Some((MetricKind::Histogram, _)), None) => guards.push((
                 guard,
                 quote!(#private::MetricGuard::duration(&#site_name, #attributes)),
             )),
-            (Some((Instrument::UpDownCounter | Instrument::Gauge, _)), _) => guards.push((
+            (Some((MetricKind::UpDownCounter | MetricKind::Gauge, _)), _) => guards.push((
                 guard,
                 quote!(#private::MetricGuard::in_flight(&#site_name, #attributes)),
             )),
@@ -133,7 +133,7 @@ pub(super) fn expand(list: &[MetricArgs], item: ItemFn) -> TokenStream {
         Shape::ImplFuture | Shape::BoxedFuture if !guards.is_empty() => {
             let future = quote! {
                 #private::MetricFuture::new(
-                    #private::call_once::<#output_type, _>(move || #body),
+                    #private::body::<#output_type, _>(move || #body)(),
                     #carried,
                     #error_type,
                 )
@@ -152,7 +152,7 @@ pub(super) fn expand(list: &[MetricArgs], item: ItemFn) -> TokenStream {
             returns_value: false,
         } if needs_result && !never => quote! {{
             #prologue
-            #private::call_once::<(), _>(move || #body);
+            #private::body::<(), _>(move || #body)();
             let __otel_error_type = ::core::option::Option::None;
             #finish
         }},
@@ -160,7 +160,7 @@ pub(super) fn expand(list: &[MetricArgs], item: ItemFn) -> TokenStream {
             returns_value: true,
         } if needs_result => quote! {{
             #prologue
-            let __otel_out = #private::call_once::<#output_type, _>(move || #body);
+            let __otel_out = #private::body::<#output_type, _>(move || #body)();
             let __otel_error_type = #error_type_of_out;
             #finish
             __otel_out
@@ -195,7 +195,7 @@ fn site(args: &MetricArgs, item: &ItemFn, private: &TokenStream, site_name: &Ide
     let unit = match (&args.unit, instrument, &args.value) {
         (Some(_), _, _) => optional(&args.unit),
         // A duration histogram measures seconds.
-        (None, Instrument::Histogram, None) => quote!(::core::option::Option::Some("s")),
+        (None, MetricKind::Histogram, None) => quote!(::core::option::Option::Some("s")),
         (None, _, _) => quote!(::core::option::Option::None),
     };
     let description = optional(&args.description);
@@ -224,7 +224,7 @@ pub(crate) fn metric_attributes(list: &[Field], private: &TokenStream) -> TokenS
         let key = &field.key;
         match &field.value {
             FieldValue::Plain(expr) => {
-                let value = fields::plain_value(expr, private);
+                let value = attribute_list::plain_value(expr, private);
                 quote_spanned!(expr.span()=> #private::metric_attribute(#key, &#value))
             }
             FieldValue::Display(expr) => {

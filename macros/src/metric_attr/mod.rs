@@ -5,35 +5,45 @@ mod parse;
 pub(crate) mod validate;
 
 pub(crate) use expand::metric_attributes;
-pub(crate) use parse::Instrument;
+pub(crate) use parse::MetricKind;
 
 use proc_macro2::TokenStream;
 
-use crate::diag::Errors;
+use crate::diag::{self, Errors};
 use crate::item::ItemFn;
 
 /// parse → validate → expand; on any error, every error next to the unchanged item.
 pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let parsed_item = match syn::parse2::<ItemFn>(item.clone()) {
-        Ok(item) => item,
-        Err(_) => {
-            errors.error(
-                &item,
-                "#[otel::metric] goes on a function: a free fn, a method, or a trait fn with a \
-                 body",
-            );
-            return errors.with_item(item);
-        }
-    };
-    let mut parsed_item = parsed_item;
-    let mut list = vec![parse::MetricArgs::parse(args, &mut errors)];
-    // Every other `#[otel::metric]` on the function expands here too, so attribute lists
-    // they share are evaluated once per call.
-    let attrs = std::mem::take(&mut parsed_item.attrs);
+    diag::attribute_entry(
+        item,
+        |_| {
+            "#[otel::metric] goes on a function: a free fn, a method, or a trait fn with a \
+             body"
+        },
+        |function, errors| {
+            let list = stacked(args, function, errors);
+            for args in &list {
+                validate::check(args, function, errors);
+            }
+            list
+        },
+        |list, function| expand::expand(&list, function),
+    )
+}
+
+/// This attribute's arguments, then those of every other `#[otel::metric]` on the function,
+/// taken off it: they all expand here, so attribute lists they share are evaluated once per
+/// call.
+fn stacked(
+    args: TokenStream,
+    function: &mut ItemFn,
+    errors: &mut Errors,
+) -> Vec<parse::MetricArgs> {
+    let mut list = vec![parse::MetricArgs::parse(args, errors)];
+    let attrs = std::mem::take(&mut function.attrs);
     for attr in attrs {
         if !is_otel_metric(attr.path()) {
-            parsed_item.attrs.push(attr);
+            function.attrs.push(attr);
             continue;
         }
         let tokens = match &attr.meta {
@@ -44,15 +54,9 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
                 continue;
             }
         };
-        list.push(parse::MetricArgs::parse(tokens, &mut errors));
+        list.push(parse::MetricArgs::parse(tokens, errors));
     }
-    for args in &list {
-        validate::check(args, &parsed_item, &mut errors);
-    }
-    if !errors.is_empty() {
-        return errors.with_item(item);
-    }
-    expand::expand(&list, parsed_item)
+    list
 }
 
 /// `#[otel::metric]` or `#[::otel::metric]`.

@@ -5,8 +5,8 @@ use syn::spanned::Spanned as _;
 use syn::{Expr, Ident, Lit, LitStr};
 
 use crate::args::{self, ExprArg, ExprArgValue};
+use crate::attribute_list::{self, Field};
 use crate::diag::Errors;
-use crate::fields::{self, Field};
 
 /// Every key `#[otel::metric]` accepts.
 const KEYS: &[&str] = &[
@@ -24,14 +24,14 @@ const KEYS: &[&str] = &[
 
 /// The instrument an attribute records.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Instrument {
+pub(crate) enum MetricKind {
     Counter,
     Histogram,
     UpDownCounter,
     Gauge,
 }
 
-impl Instrument {
+impl MetricKind {
     /// The variant of the runtime's `MetricKind`.
     pub(crate) fn variant(self) -> &'static str {
         match self {
@@ -55,7 +55,7 @@ impl Instrument {
 /// The typed arguments; no instrument means the function RED metrics.
 #[derive(Default)]
 pub(super) struct MetricArgs {
-    pub(super) instrument: Option<(Instrument, LitStr)>,
+    pub(super) instrument: Option<(MetricKind, LitStr)>,
     pub(super) by: Option<(Ident, Expr)>,
     pub(super) value: Option<(Ident, Expr)>,
     pub(super) unit: Option<LitStr>,
@@ -89,9 +89,9 @@ impl MetricArgs {
         match name {
             "counter" | "histogram" | "up_down_counter" => {
                 let instrument = match name {
-                    "counter" => Instrument::Counter,
-                    "histogram" => Instrument::Histogram,
-                    _ => Instrument::UpDownCounter,
+                    "counter" => MetricKind::Counter,
+                    "histogram" => MetricKind::Histogram,
+                    _ => MetricKind::UpDownCounter,
                 };
                 let lit = args::string_arg(&arg, "`counter = \"orders.placed\"`")?;
                 if let Some((other, _)) = &self.instrument {
@@ -128,7 +128,7 @@ impl MetricArgs {
                     Some(args::string_arg(&arg, "`description = \"Orders placed\"`")?);
             }
             "buckets" => self.buckets = Some((arg.key.clone(), buckets(&arg)?)),
-            "attributes" => self.attributes = Some((arg.key.clone(), fields::list(&arg)?)),
+            "attributes" => self.attributes = Some((arg.key.clone(), attribute_list::list(&arg)?)),
             "crate" => self.krate = Some(args::crate_path_arg(&arg)?),
             _ => return Err(args::unhandled_key(&arg.key)),
         }

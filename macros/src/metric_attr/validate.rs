@@ -3,11 +3,11 @@
 
 use proc_macro2::Span;
 
+use crate::attribute_list;
 use crate::diag::Errors;
-use crate::fields;
 use crate::item::ItemFn;
 
-use super::parse::{Instrument, MetricArgs};
+use super::parse::{MetricArgs, MetricKind};
 
 pub(super) fn check(args: &MetricArgs, item: &ItemFn, errors: &mut Errors) {
     if let Some(constness) = &item.sig.constness {
@@ -36,7 +36,7 @@ pub(super) fn check(args: &MetricArgs, item: &ItemFn, errors: &mut Errors) {
         }
     }
     if let Some((_, list)) = &args.attributes {
-        fields::check(list, item, &[], errors);
+        attribute_list::check(list, item, &[], errors);
     }
 
     let Some(instrument) = instrument else {
@@ -67,7 +67,7 @@ pub(super) fn check(args: &MetricArgs, item: &ItemFn, errors: &mut Errors) {
         return;
     };
     if let Some((key, _)) = &args.value
-        && instrument != Instrument::Histogram
+        && instrument != MetricKind::Histogram
     {
         errors.error(
             key,
@@ -78,7 +78,7 @@ pub(super) fn check(args: &MetricArgs, item: &ItemFn, errors: &mut Errors) {
         );
     }
     if let Some((key, _)) = &args.by
-        && instrument != Instrument::Counter
+        && instrument != MetricKind::Counter
     {
         errors.error(
             key,
@@ -86,14 +86,14 @@ pub(super) fn check(args: &MetricArgs, item: &ItemFn, errors: &mut Errors) {
                 "`by` goes with `counter` only (a `{}` {})",
                 instrument.key(),
                 match instrument {
-                    Instrument::Histogram => "takes `value = <expr>`",
+                    MetricKind::Histogram => "takes `value = <expr>`",
                     _ => "moves by +1 on entry and -1 on exit",
                 }
             ),
         );
     }
     if let Some((key, _)) = &args.buckets
-        && instrument != Instrument::Histogram
+        && instrument != MetricKind::Histogram
     {
         errors.error(key, "`buckets` goes with `histogram` only");
     }

@@ -11,9 +11,9 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, LitStr, Token};
 
+use crate::attribute_list::{self, Field};
 use crate::diag::Errors;
-use crate::fields::{self, Field};
-use crate::metric_attr::{Instrument, metric_attributes, validate};
+use crate::metric_attr::{MetricKind, metric_attributes, validate};
 
 struct Measurement {
     name: LitStr,
@@ -51,7 +51,7 @@ impl Parse for Measurement {
     }
 }
 
-pub(crate) fn entry(instrument: Instrument, input: TokenStream) -> TokenStream {
+pub(crate) fn entry(instrument: MetricKind, input: TokenStream) -> TokenStream {
     let measurement = match syn::parse2::<Measurement>(input) {
         Ok(measurement) => measurement,
         Err(error) => return error.to_compile_error(),
@@ -60,7 +60,7 @@ pub(crate) fn entry(instrument: Instrument, input: TokenStream) -> TokenStream {
     if let Some(problem) = validate::name_problem(&measurement.name.value()) {
         errors.push(syn::Error::new(measurement.name.span(), problem));
     }
-    fields::check_keys(&measurement.attributes, &[], &mut errors);
+    attribute_list::check_keys(&measurement.attributes, &[], &mut errors);
     if !errors.is_empty() {
         return errors.with_item(quote!(()));
     }
@@ -74,9 +74,9 @@ pub(crate) fn entry(instrument: Instrument, input: TokenStream) -> TokenStream {
     let kind = format_ident!("{}", instrument.variant());
     let attributes = metric_attributes(&attributes, &private);
     let record = match instrument {
-        Instrument::Counter => quote!(add),
-        Instrument::UpDownCounter => quote!(add_delta),
-        Instrument::Histogram | Instrument::Gauge => quote!(record),
+        MetricKind::Counter => quote!(add),
+        MetricKind::UpDownCounter => quote!(add_delta),
+        MetricKind::Histogram | MetricKind::Gauge => quote!(record),
     };
     quote! {{
         static __OTEL_METRIC: #private::MetricSite = #private::MetricSite::new(

@@ -11,7 +11,7 @@ use syn::spanned::Spanned as _;
 use crate::body::{self, Shape};
 use crate::item::ItemFn;
 
-use crate::fields::{self, FieldValue};
+use crate::attribute_list::{self, FieldValue};
 
 use super::parse::SpanArgs;
 
@@ -38,7 +38,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             item.sig.output = syn::parse_quote!(
                 -> impl ::core::future::Future<Output = #output>
             );
-            let record = record(args, &private);
+            let record = record(args, &krate);
             quote! {{
                 #site
                 let __otel_cx = #private::SpanGuard::open(&__OTEL_SITE, #parent, #attributes);
@@ -61,7 +61,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             }}
         }
         Shape::ImplFuture | Shape::BoxedFuture => {
-            let record = record(args, &private);
+            let record = record(args, &krate);
             let instrumented = quote! {
                 #private::InstrumentedFuture::new(
                     __otel_future,
@@ -77,14 +77,14 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             quote! {{
                 #site
                 let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #parent, #attributes);
-                let __otel_future = #private::call_once::<#output_type, _>(move || #body);
+                let __otel_future = #private::body::<#output_type, _>(move || #body)();
                 #instrumented
             }}
         }
         Shape::Sync {
             returns_value: true,
         } => {
-            let record = record(args, &private);
+            let record = record(args, &krate);
             quote! {{
                 #site
                 // The body, once, as a closure: its `return`s and `?`s come back here.
@@ -95,7 +95,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
                 }
                 let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #parent, #attributes);
                 let __otel_out = __otel_body();
-                if let ::core::option::Option::Some(__otel_cx) = __otel_span.context() {
+                if let ::core::option::Option::Some(__otel_cx) = __otel_span.live_span() {
                     let __otel_out = &__otel_out;
                     #record
                 }
@@ -146,16 +146,16 @@ fn site(args: &SpanArgs, item: &ItemFn, private: &TokenStream) -> TokenStream {
         fn __otel_function() -> &'static str {
             ::core::any::type_name_of_val(&__otel_function)
         }
-        static __OTEL_SITE: #private::SpanSite = #private::SpanSite::new(
-            #name,
-            #kind,
-            __otel_function,
-            ::core::file!(),
-            #line,
-            (::core::env!("CARGO_PKG_NAME"), ::core::env!("CARGO_PKG_VERSION")),
-            #root,
-            #count,
-        );
+        static __OTEL_SITE: #private::SpanSite = #private::SpanSite::new(#private::SpanSiteInfo {
+            name: #name,
+            kind: #kind,
+            marker: __otel_function,
+            file: ::core::file!(),
+            line: #line,
+            scope: (::core::env!("CARGO_PKG_NAME"), ::core::env!("CARGO_PKG_VERSION")),
+            root: #root,
+            attribute_count: #count,
+        });
     }
 }
 
@@ -179,7 +179,7 @@ fn attributes(args: &SpanArgs, private: &TokenStream) -> TokenStream {
         let key = &field.key;
         match &field.value {
             FieldValue::Plain(expr) => {
-                let value = fields::plain_value(expr, private);
+                let value = attribute_list::plain_value(expr, private);
                 quote_spanned!(expr.span()=> #private::attribute(__otel_list, #key, &#value);)
             }
             FieldValue::Display(expr) => quote_spanned!(expr.span()=>
@@ -200,21 +200,25 @@ fn attributes(args: &SpanArgs, private: &TokenStream) -> TokenStream {
 
 /// What happens to the span with the call's output `__otel_out` (a reference) in context
 /// `__otel_cx`: errors (filtered by `error_if`) and, with `ret`, the value.
-fn record(args: &SpanArgs, private: &TokenStream) -> TokenStream {
-    let outcome = quote!((&&&&&&&#private::Outcome(__otel_out)).__otel_record(__otel_cx););
+fn record(args: &SpanArgs, krate: &TokenStream) -> TokenStream {
+    let private = quote!(#krate::__private);
+    let outcome = quote!(#krate::__record_outcome!(__otel_out, __otel_cx););
     let errors = match &args.error_if {
         Some((_, counts)) => quote_spanned! {counts.span()=>
             if #private::error_counts(__otel_out, #counts) { #outcome }
         },
         None => outcome,
     };
+    // Written out rather than through a runtime macro, so that a return type without `Debug`
+    // is an error on `ret` itself; the depth matches `RecordReturnedOk` on `&Returned` in the
+    // runtime's `trace/outcome.rs`.
     let ret = args.ret.as_ref().map(|ret| {
         quote_spanned!(ret.span()=> (&&#private::Returned(__otel_out)).__otel_record_return(__otel_cx);)
     });
     quote! {
+        #errors
         #[allow(unused_imports)]
         use #private::recorders::*;
-        #errors
         #ret
     }
 }

@@ -6,25 +6,20 @@ mod validate;
 
 use proc_macro2::TokenStream;
 
-use crate::diag::Errors;
-use crate::item::ItemFn;
+use crate::diag;
 
 /// parse → validate → expand; on any error, every error next to the unchanged item.
 pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let parsed_item = match syn::parse2::<ItemFn>(item.clone()) {
-        Ok(item) => item,
-        Err(_) => {
-            errors.error(&item, not_a_function(&item));
-            return errors.with_item(item);
-        }
-    };
-    let args = parse::SpanArgs::parse(args, &mut errors);
-    validate::check(&args, &parsed_item, &mut errors);
-    if !errors.is_empty() {
-        return errors.with_item(item);
-    }
-    expand::expand(&args, parsed_item)
+    diag::attribute_entry(
+        item,
+        not_a_function,
+        |function, errors| {
+            let args = parse::SpanArgs::parse(args, errors);
+            validate::check(&args, function, errors);
+            args
+        },
+        |args, function| expand::expand(&args, function),
+    )
 }
 
 fn not_a_function(item: &TokenStream) -> &'static str {

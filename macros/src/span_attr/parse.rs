@@ -4,8 +4,8 @@ use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Ident, Lit, LitStr};
 
 use crate::args::{self, ExprArg, ExprArgValue};
+use crate::attribute_list::{self, Field};
 use crate::diag::Errors;
-use crate::fields::{self, Field};
 
 /// Every key `#[otel::span]` accepts.
 const KEYS: &[&str] = &[
@@ -97,7 +97,7 @@ impl SpanArgs {
         match name {
             "name" => self.name = Some(name_value(&arg)?),
             "kind" => self.kind = Some(kind(&arg)?),
-            "attributes" => self.attributes = fields::list(&arg)?,
+            "attributes" => self.attributes = attribute_list::list(&arg)?,
             "root" => self.root = Some(flag(arg)?),
             "ret" => self.ret = Some(flag(arg)?),
             "parent" => match arg.value {

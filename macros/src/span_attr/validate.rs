@@ -6,7 +6,7 @@ use syn::{ReturnType, Type};
 use crate::diag::Errors;
 use crate::item::ItemFn;
 
-use crate::fields;
+use crate::attribute_list;
 
 use super::parse::SpanArgs;
 
@@ -45,7 +45,7 @@ pub(super) fn check(args: &SpanArgs, item: &ItemFn, errors: &mut Errors) {
              linked to the current span, `parent` continues the given context; keep one",
         );
     }
-    fields::check(&args.attributes, item, RESERVED_KEYS, errors);
+    attribute_list::check(&args.attributes, item, RESERVED_KEYS, errors);
 }
 
 /// `false` for no return type, `()` and `!`.

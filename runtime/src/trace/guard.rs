@@ -91,7 +91,7 @@ impl SpanGuard {
 
     /// The span, `None` when nothing is recorded.
     #[inline]
-    pub fn context(&self) -> Option<&LiveSpan> {
+    pub fn live_span(&self) -> Option<&LiveSpan> {
         self.active.as_ref().map(|active| &active.span)
     }
 

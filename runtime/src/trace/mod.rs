@@ -24,4 +24,4 @@ pub use future::InstrumentedFuture;
 pub use guard::SpanGuard;
 pub(crate) use guard::enabled;
 pub use live::LiveSpan;
-pub use site::SpanSite;
+pub use site::{SpanSite, SpanSiteInfo};

@@ -2,8 +2,10 @@
 //! `exception` event (or log record, per `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`).
 //!
 //! The expansion cannot see whether a return type is a `Result` (aliases hide it), so it calls
-//! `(&&&&&&&Outcome(&value)).__otel_record(span)` and method resolution picks the most capable
-//! impl below ("autoref specialization"): the first receiver type that matches wins.
+//! [`__record_outcome!`](crate::__record_outcome), which writes
+//! `(&&&&&&&Outcome(&value)).__otel_record(span)`: method resolution picks the most capable
+//! impl below ("autoref specialization"), the first receiver type that matches. The depth is
+//! written only there, next to the impls it must match.
 
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::error::Error;
@@ -193,6 +195,20 @@ pub(crate) fn emit_log_record(cx: &Context, report: &ErrorReport) {
 #[derive(Debug)]
 pub struct Outcome<'a, T>(pub &'a T);
 
+/// `__record_outcome!(output, span)`: records `output` (a reference to the call's result) on
+/// `span` (a `&LiveSpan`) by the most capable recorder below. The receiver's seven `&`s are one
+/// more than the deepest impl (`RecordAnyhow`, on `&&&&&&Outcome`), so each impl is reached by
+/// the autorefs it needs. Not a public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __record_outcome {
+    ($output:expr, $span:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::recorders::*;
+        (&&&&&&&$crate::__private::Outcome($output)).__otel_record($span)
+    }};
+}
+
 macro_rules! recorder {
     ($(#[$doc:meta])* $trait:ident) => {
         $(#[$doc])*
@@ -337,6 +353,8 @@ pub trait RecordReturned {
     fn __otel_record_return(&self, span: &LiveSpan);
 }
 
+// `ret` reaches these as `(&&Returned(out)).__otel_record_return(span)`, written in the
+// macros' `span_attr/expand.rs` so that a missing `Debug` is an error on `ret`.
 impl<T: Debug, E> RecordReturnedOk for &Returned<'_, Result<T, E>> {
     #[inline]
     fn __otel_record_return(&self, span: &LiveSpan) {

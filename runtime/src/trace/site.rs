@@ -57,29 +57,38 @@ struct CachedTracer {
 /// profiler runs, after the listed attributes.
 const EXTRA_ATTRIBUTES: usize = 5;
 
+/// What an expansion knows about its call site, by name. Not a public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SpanSiteInfo {
+    /// `name = "..."`; `None` for the function's own name.
+    pub name: Option<&'static str>,
+    pub kind: SpanKind,
+    /// A fn item declared inside the annotated fn, whose `type_name` is the fn's full path.
+    pub marker: fn() -> &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    /// The annotated crate's name and version: the instrumentation scope.
+    pub scope: (&'static str, &'static str),
+    /// `root`: a new trace, linked to the current span.
+    pub root: bool,
+    /// How many attributes `attributes(...)` lists.
+    pub attribute_count: usize,
+}
+
 impl SpanSite {
-    #[allow(clippy::too_many_arguments)]
     #[doc(hidden)]
-    pub const fn new(
-        name: Option<&'static str>,
-        kind: SpanKind,
-        marker: fn() -> &'static str,
-        file: &'static str,
-        line: u32,
-        scope: (&'static str, &'static str),
-        root: bool,
-        attribute_count: usize,
-    ) -> Self {
+    pub const fn new(info: SpanSiteInfo) -> Self {
         Self {
-            name,
-            kind,
-            marker,
-            file,
-            line,
-            scope_name: scope.0,
-            scope_version: scope.1,
-            root,
-            attribute_count,
+            name: info.name,
+            kind: info.kind,
+            marker: info.marker,
+            file: info.file,
+            line: info.line,
+            scope_name: info.scope.0,
+            scope_version: info.scope.1,
+            root: info.root,
+            attribute_count: info.attribute_count,
             names: OnceLock::new(),
             tracer: ArcSwapOption::const_empty(),
         }
