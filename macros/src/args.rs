@@ -9,41 +9,52 @@ use syn::{Ident, Lit, LitStr, Token};
 
 use crate::diag::Errors;
 
-/// Parses expression arguments and hands each admitted one to `set` by name. `special`
-/// answers keys that deserve their own message (keys of other crates, later releases);
-/// unknown and repeated keys become errors. Every error is collected.
-pub(crate) fn parse_each(
-    tokens: TokenStream,
-    accepted: &[&str],
-    what: &str,
-    special: impl Fn(&str) -> Option<String>,
-    errors: &mut Errors,
-    mut set: impl FnMut(&str, ExprArg) -> syn::Result<()>,
-) {
+/// An attribute's typed arguments, filled key by key from what the user wrote.
+pub(crate) trait Arguments: Default {
+    /// Every key the attribute accepts.
+    const KEYS: &'static [&'static str];
+    /// How errors name the attribute: `#[otel::span]`.
+    const ATTRIBUTE: &'static str;
+
+    /// A message for a key that deserves its own (a key of another crate, a later release),
+    /// rather than "unknown key".
+    fn special(_key: &str) -> Option<String> {
+        None
+    }
+
+    /// Takes one admitted argument; its error is reported and the others still parsed.
+    fn set(&mut self, key: &str, arg: ExprArg) -> syn::Result<()>;
+}
+
+/// Parses an attribute's arguments: each admitted one to [`Arguments::set`] by name; unknown
+/// and repeated keys become errors. Every error is collected.
+pub(crate) fn parse<A: Arguments>(tokens: TokenStream, errors: &mut Errors) -> A {
+    let mut out = A::default();
     let list = match parse_expr_args(tokens) {
         Ok(list) => list,
         Err(error) => {
             errors.push(error);
-            return;
+            return out;
         }
     };
-    let mut guard = KeyGuard::new(accepted);
+    let mut guard = KeyGuard::new(A::KEYS);
     for arg in list {
         let name = arg.key.unraw().to_string();
-        if let Some(message) = special(&name) {
+        if let Some(message) = A::special(&name) {
             errors.error(&arg.key, message);
             continue;
         }
         if !guard.admit(&arg.key, errors) {
-            if !accepted.contains(&name.as_str()) {
-                errors.push(guard.unknown(&arg.key, what));
+            if !A::KEYS.contains(&name.as_str()) {
+                errors.push(guard.unknown(&arg.key, A::ATTRIBUTE));
             }
             continue;
         }
-        if let Err(error) = set(&name, arg) {
+        if let Err(error) = out.set(&name, arg) {
             errors.push(error);
         }
     }
+    out
 }
 
 /// A string literal value, or an error on the value (or key) naming `example`.

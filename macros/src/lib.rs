@@ -38,26 +38,26 @@ pub fn metric(args: TokenStream, item: TokenStream) -> TokenStream {
     metric_attr::entry(args.into(), item.into()).into()
 }
 
-/// Adds to a counter from a function body.
-#[proc_macro]
-pub fn counter(input: TokenStream) -> TokenStream {
-    metric_macro::entry(metric_attr::MetricKind::Counter, input.into()).into()
+/// The body macros: one measurement each, through [`metric_macro`].
+macro_rules! body_macros {
+    ($($(#[$doc:meta])* $name:ident => $kind:ident;)*) => {
+        $(
+            $(#[$doc])*
+            #[proc_macro]
+            pub fn $name(input: TokenStream) -> TokenStream {
+                metric_macro::entry(metric_attr::MetricKind::$kind, input.into()).into()
+            }
+        )*
+    };
 }
 
-/// Records into a histogram from a function body.
-#[proc_macro]
-pub fn histogram(input: TokenStream) -> TokenStream {
-    metric_macro::entry(metric_attr::MetricKind::Histogram, input.into()).into()
-}
-
-/// Moves an up-down counter from a function body.
-#[proc_macro]
-pub fn up_down_counter(input: TokenStream) -> TokenStream {
-    metric_macro::entry(metric_attr::MetricKind::UpDownCounter, input.into()).into()
-}
-
-/// Records a gauge's current value from a function body.
-#[proc_macro]
-pub fn gauge(input: TokenStream) -> TokenStream {
-    metric_macro::entry(metric_attr::MetricKind::Gauge, input.into()).into()
+body_macros! {
+    /// Adds to a counter from a function body.
+    counter => Counter;
+    /// Records into a histogram from a function body.
+    histogram => Histogram;
+    /// Moves an up-down counter from a function body.
+    up_down_counter => UpDownCounter;
+    /// Records a gauge's current value from a function body.
+    gauge => Gauge;
 }

@@ -69,17 +69,14 @@ impl Ledger {
             } else {
                 "ended"
             },
-            endpoint: crate::config::resolve::without_userinfo(endpoint),
+            endpoint: crate::config::endpoint::without_userinfo(endpoint),
             handed: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             outage: Mutex::new(None),
             flushed: AtomicBool::new(true),
         });
-        LEDGERS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(ledger.clone());
+        crate::sync::lock(&LEDGERS).push(ledger.clone());
         ledger
     }
 
@@ -89,10 +86,7 @@ impl Ledger {
 
     /// One export of `count` items ended with `result`.
     fn exported(&self, count: u64, result: &OTelSdkResult) {
-        let mut outage = self
-            .outage
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut outage = crate::sync::lock(&self.outage);
         match result {
             Ok(()) => {
                 self.delivered.fetch_add(count, Ordering::Relaxed);
@@ -186,9 +180,7 @@ fn round(duration: Duration) -> Duration {
 /// Whether the pipelines of `what` (`spans`, `log records`, `metric exports`) have had failed
 /// exports, which they have said: a shutdown error repeating it need not be.
 pub(crate) fn failures_said(what: &str) -> bool {
-    LEDGERS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    crate::sync::lock(&LEDGERS)
         .iter()
         .any(|ledger| ledger.what == what && ledger.failed.load(Ordering::Relaxed) > 0)
 }
@@ -196,11 +188,7 @@ pub(crate) fn failures_said(what: &str) -> bool {
 /// Says what each installed pipeline lost, once, after its final flush; `flushed` says
 /// whether the flush finished before the deadline.
 pub(crate) fn summarize(flushed: bool) {
-    let ledgers = std::mem::take(
-        &mut *LEDGERS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()),
-    );
+    let ledgers = std::mem::take(&mut *crate::sync::lock(&LEDGERS));
     for ledger in ledgers {
         ledger.flushed.store(flushed, Ordering::Relaxed);
         if let Some(line) = ledger.summary() {

@@ -12,9 +12,7 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
 /// Adds credentials to scrub from every line otel prints.
 pub(crate) fn register_secrets(secrets: &[String]) {
-    let mut known = SECRETS
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut known = crate::sync::write(&SECRETS);
     for secret in secrets {
         // Short values would blank out ordinary words ("value", "admin"); they are still never
         // echoed, since no message quotes a credential.
@@ -27,9 +25,7 @@ pub(crate) fn register_secrets(secrets: &[String]) {
 /// `text` without the registered credentials and without the user information of any URL.
 pub(crate) fn scrub(text: &str) -> String {
     let mut text = without_userinfo(text);
-    let known = SECRETS
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let known = crate::sync::read(&SECRETS);
     for secret in known.iter() {
         if text.contains(secret.as_str()) {
             text = text.replace(secret.as_str(), "***");
@@ -69,10 +65,7 @@ fn without_userinfo(text: &str) -> String {
 pub(crate) fn warn_once(message: &str) {
     let message = &scrub(message);
     static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let mut seen = SEEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut seen = crate::sync::lock(SEEN.get_or_init(Default::default));
     if seen.insert(message.to_owned()) {
         eprintln!("otel: warning: {message}");
     }
@@ -88,11 +81,7 @@ pub(crate) fn warn(message: &str) {
 /// shown: a collector that stays down yields one line per kind of failure, not one per export.
 pub(crate) fn warn_once_keyed(key: &str, message: &str) {
     static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let first = SEEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(key.to_owned());
+    let first = crate::sync::lock(SEEN.get_or_init(Default::default)).insert(key.to_owned());
     if first {
         warn_once(&format!(
             "{message} (further reports of this kind are not shown)"

@@ -39,9 +39,7 @@ pub(crate) fn register(pipelines: Pipelines) {
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Option<Pipelines>> {
-    INSTALLED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    crate::sync::lock(&INSTALLED)
 }
 
 /// Flushes and shuts down whatever is installed, once; later calls return at once.

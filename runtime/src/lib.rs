@@ -90,6 +90,7 @@ pub mod current_span;
 mod delivery;
 mod diagnostics;
 mod exporter;
+mod generation;
 #[cfg(feature = "http-server")]
 pub mod grpc;
 mod guard;
@@ -104,6 +105,7 @@ pub mod propagation;
 mod resource;
 mod signals;
 mod subscriber;
+mod sync;
 #[cfg(feature = "system-metrics")]
 pub use metrics::system as system_metrics;
 #[cfg(feature = "runtime-metrics")]

@@ -4,8 +4,8 @@
 use std::panic::PanicHookInfo;
 use std::sync::Once;
 
+use opentelemetry::Context;
 use opentelemetry::trace::{Status, TraceContextExt as _};
-use opentelemetry::{Context, KeyValue};
 
 std::thread_local! {
     /// Set while [`caught`] runs telemetry's own code that may panic (an attribute's value):
@@ -48,24 +48,20 @@ fn record_on_current_span(info: &PanicHookInfo<'_>) {
     if !span.is_recording() {
         return;
     }
-    let message = payload_message(info);
-    let mut attributes = vec![
-        KeyValue::new("exception.type", "panic"),
-        KeyValue::new("exception.message", message.clone()),
-    ];
-    if let Some(location) = info.location() {
-        attributes.push(KeyValue::new(
-            "exception.stacktrace",
+    let report = crate::trace::outcome::ErrorReport {
+        type_name: "panic",
+        message: payload_message(info),
+        stacktrace: info.location().map(|location| {
             format!(
                 "at {}:{}:{}",
                 location.file(),
                 location.line(),
                 location.column()
-            ),
-        ));
-    }
-    span.add_event("exception", attributes);
-    span.set_status(Status::error(message));
+            )
+        }),
+    };
+    span.add_event("exception", report.exception_attributes().collect());
+    span.set_status(Status::error(report.message));
 }
 
 fn payload_message(info: &PanicHookInfo<'_>) -> String {

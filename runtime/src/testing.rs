@@ -50,9 +50,7 @@ pub struct SpanCapture {
 pub fn capture_spans() -> SpanCapture {
     static SERIAL: Mutex<()> = Mutex::new(());
     static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    let serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let serial = crate::sync::lock(&SERIAL);
     let exporter = EXPORTER.get_or_init(install).clone();
     exporter.reset();
     SpanCapture {
@@ -182,9 +180,7 @@ impl MetricPoint {
 pub fn capture_metrics() -> MetricCapture {
     static SERIAL: Mutex<()> = Mutex::new(());
     static INSTALLED: OnceLock<(SdkMeterProvider, InMemoryMetricExporter)> = OnceLock::new();
-    let serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let serial = crate::sync::lock(&SERIAL);
     let (provider, exporter) = INSTALLED.get_or_init(|| {
         let exporter = InMemoryMetricExporterBuilder::new()
             .with_temporality(Temporality::Delta)

@@ -14,7 +14,7 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
         item,
         |_| "#[otel::main] goes on a function, such as `fn main()` or `async fn main()`",
         |function, errors| {
-            let args = parse::MainArgs::parse(args, errors);
+            let args = crate::args::parse::<parse::MainArgs>(args, errors);
             validate::check(&args, function, errors);
             args
         },

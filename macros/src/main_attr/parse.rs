@@ -9,7 +9,6 @@ use syn::punctuated::Punctuated;
 use syn::{Ident, Lit, LitStr, Token};
 
 use crate::args::{self, ExprArg, ExprArgValue};
-use crate::diag::Errors;
 
 /// Every key `#[otel::main]` accepts.
 pub(super) const KEYS: &[&str] = &[
@@ -110,60 +109,6 @@ pub(super) struct MainArgs {
     /// `subscriber = false`: install no global `tracing` subscriber.
     pub(super) subscriber: Option<bool>,
     pub(super) krate: Option<syn::Path>,
-}
-
-impl MainArgs {
-    pub(super) fn parse(tokens: TokenStream, errors: &mut Errors) -> MainArgs {
-        let mut out = MainArgs::default();
-        args::parse_each(
-            tokens,
-            KEYS,
-            "#[otel::main]",
-            |name| {
-                (name == "headers").then(|| {
-                    "`headers` cannot be set in code: headers carry secrets, which do not \
-                     belong in binaries\nset OTEL_EXPORTER_OTLP_HEADERS (or \
-                     OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS) at deploy time instead"
-                        .to_owned()
-                })
-            },
-            errors,
-            |name, arg| out.set(name, &arg),
-        );
-        out
-    }
-
-    fn set(&mut self, name: &str, arg: &ExprArg) -> syn::Result<()> {
-        match name {
-            "service" => self.service = Some(string(arg)?),
-            "version" => self.version = Some(string(arg)?),
-            "namespace" => self.namespace = Some(string(arg)?),
-            "environment" => self.environment = Some(string(arg)?),
-            "resource" => self.resource = resource(arg)?,
-            "traces" => self.traces = Some(list(arg, "exporter", EXPORTERS)?),
-            "metrics" => self.metrics = Some(list(arg, "exporter", EXPORTERS)?),
-            "logs" => self.logs = Some(list(arg, "exporter", EXPORTERS)?),
-            "endpoint" => self.endpoint = Some(endpoint(arg)?),
-            "protocol" => self.protocol = Some(choice(arg, "protocol", PROTOCOLS)?),
-            "timeout" => self.timeout = Some(duration(arg)?),
-            "compression" => self.compression = Some(choice(arg, "compression", COMPRESSIONS)?),
-            "sampler" => self.sampler = Some(choice(arg, "sampler", SAMPLERS)?),
-            "sample_ratio" => self.sample_ratio = Some(ratio(arg)?),
-            "propagators" => self.propagators = Some(list(arg, "propagator", PROPAGATORS)?),
-            "export_interval" => self.export_interval = Some(duration(arg)?),
-            "prometheus" => self.prometheus = Some(listen_address(arg)?),
-            "system_metrics" => self.system_metrics = Some(spanned_boolean(arg)?),
-            "runtime_metrics" => self.runtime_metrics = Some(spanned_boolean(arg)?),
-            "profiler" => self.profiler = Some(choice(arg, "profiler", PROFILERS)?),
-            "shutdown_timeout" => self.shutdown_timeout = Some(duration(arg)?),
-            "log_filter" => self.log_filter = Some(string(arg)?),
-            "flush_on_signal" => self.flush_on_signal = Some(boolean(arg)?),
-            "subscriber" => self.subscriber = Some(boolean(arg)?),
-            "crate" => self.krate = Some(path(arg)?),
-            _ => return Err(crate::args::unhandled_key(&arg.key)),
-        }
-        Ok(())
-    }
 }
 
 /// What `#[otel::main]`'s values are: literals (they are read at compile time), a bare flag
@@ -469,5 +414,52 @@ impl Parse for ResourceEntry {
             key_span,
             value,
         })
+    }
+}
+
+impl args::Arguments for MainArgs {
+    const KEYS: &'static [&'static str] = KEYS;
+    const ATTRIBUTE: &'static str = "#[otel::main]";
+
+    fn special(key: &str) -> Option<String> {
+        (key == "headers").then(|| {
+            "`headers` cannot be set in code: headers carry secrets, which do not belong in \
+             binaries\nset OTEL_EXPORTER_OTLP_HEADERS (or OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS) \
+             at deploy time instead"
+                .to_owned()
+        })
+    }
+
+    fn set(&mut self, name: &str, arg: ExprArg) -> syn::Result<()> {
+        let arg = &arg;
+        match name {
+            "service" => self.service = Some(string(arg)?),
+            "version" => self.version = Some(string(arg)?),
+            "namespace" => self.namespace = Some(string(arg)?),
+            "environment" => self.environment = Some(string(arg)?),
+            "resource" => self.resource = resource(arg)?,
+            "traces" => self.traces = Some(list(arg, "exporter", EXPORTERS)?),
+            "metrics" => self.metrics = Some(list(arg, "exporter", EXPORTERS)?),
+            "logs" => self.logs = Some(list(arg, "exporter", EXPORTERS)?),
+            "endpoint" => self.endpoint = Some(endpoint(arg)?),
+            "protocol" => self.protocol = Some(choice(arg, "protocol", PROTOCOLS)?),
+            "timeout" => self.timeout = Some(duration(arg)?),
+            "compression" => self.compression = Some(choice(arg, "compression", COMPRESSIONS)?),
+            "sampler" => self.sampler = Some(choice(arg, "sampler", SAMPLERS)?),
+            "sample_ratio" => self.sample_ratio = Some(ratio(arg)?),
+            "propagators" => self.propagators = Some(list(arg, "propagator", PROPAGATORS)?),
+            "export_interval" => self.export_interval = Some(duration(arg)?),
+            "prometheus" => self.prometheus = Some(listen_address(arg)?),
+            "system_metrics" => self.system_metrics = Some(spanned_boolean(arg)?),
+            "runtime_metrics" => self.runtime_metrics = Some(spanned_boolean(arg)?),
+            "profiler" => self.profiler = Some(choice(arg, "profiler", PROFILERS)?),
+            "shutdown_timeout" => self.shutdown_timeout = Some(duration(arg)?),
+            "log_filter" => self.log_filter = Some(string(arg)?),
+            "flush_on_signal" => self.flush_on_signal = Some(boolean(arg)?),
+            "subscriber" => self.subscriber = Some(boolean(arg)?),
+            "crate" => self.krate = Some(path(arg)?),
+            _ => return Err(crate::args::unhandled_key(&arg.key)),
+        }
+        Ok(())
     }
 }

@@ -39,7 +39,7 @@ fn stacked(
     function: &mut ItemFn,
     errors: &mut Errors,
 ) -> Vec<parse::MetricArgs> {
-    let mut list = vec![parse::MetricArgs::parse(args, errors)];
+    let mut list = vec![crate::args::parse::<parse::MetricArgs>(args, errors)];
     let attrs = std::mem::take(&mut function.attrs);
     for attr in attrs {
         if !is_otel_metric(attr.path()) {
@@ -54,7 +54,7 @@ fn stacked(
                 continue;
             }
         };
-        list.push(parse::MetricArgs::parse(tokens, errors));
+        list.push(crate::args::parse::<parse::MetricArgs>(tokens, errors));
     }
     list
 }

@@ -1,12 +1,11 @@
 //! Tokens into typed `#[otel::metric]` arguments; each bad value is an error on its token.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use syn::spanned::Spanned as _;
 use syn::{Expr, Ident, Lit, LitStr};
 
 use crate::args::{self, ExprArg, ExprArgValue};
 use crate::attribute_list::{self, Field};
-use crate::diag::Errors;
 
 /// Every key `#[otel::metric]` accepts.
 const KEYS: &[&str] = &[
@@ -65,24 +64,52 @@ pub(super) struct MetricArgs {
     pub(super) krate: Option<syn::Path>,
 }
 
-impl MetricArgs {
-    pub(super) fn parse(tokens: TokenStream, errors: &mut Errors) -> MetricArgs {
-        let mut out = MetricArgs::default();
-        args::parse_each(
-            tokens,
-            KEYS,
-            "#[otel::metric]",
-            |name| {
-                (name == "gauge").then(|| {
-                    "a gauge records a value, not a call: use `otel::gauge!(\"name\", value)` \
-                     in the body"
-                        .to_owned()
-                })
-            },
-            errors,
-            |name, arg| out.set(name, arg),
-        );
-        out
+/// `buckets = [1, 2.5, 10]`: number literals, as `f64`.
+fn buckets(arg: &ExprArg) -> syn::Result<Vec<(f64, Span)>> {
+    let example = "`buckets` takes a list of numbers, such as `buckets = [0.1, 1, 10]`";
+    let ExprArgValue::Expr(Expr::Array(array)) = &arg.value else {
+        return Err(syn::Error::new_spanned(&arg.key, example));
+    };
+    array
+        .elems
+        .iter()
+        .map(|element| {
+            let (negative, literal) = match element {
+                Expr::Unary(syn::ExprUnary {
+                    op: syn::UnOp::Neg(_),
+                    expr,
+                    ..
+                }) => (true, &**expr),
+                other => (false, other),
+            };
+            let value = match literal {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Int(int), ..
+                }) => int.base10_parse::<f64>().ok(),
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Float(float),
+                    ..
+                }) => float.base10_parse::<f64>().ok(),
+                _ => None,
+            };
+            match value {
+                Some(value) => Ok((if negative { -value } else { value }, element.span())),
+                None => Err(syn::Error::new_spanned(element, example)),
+            }
+        })
+        .collect()
+}
+
+impl args::Arguments for MetricArgs {
+    const KEYS: &'static [&'static str] = KEYS;
+    const ATTRIBUTE: &'static str = "#[otel::metric]";
+
+    fn special(key: &str) -> Option<String> {
+        (key == "gauge").then(|| {
+            "a gauge records a value, not a call: use `otel::gauge!(\"name\", value)` in the \
+             body"
+                .to_owned()
+        })
     }
 
     fn set(&mut self, name: &str, arg: ExprArg) -> syn::Result<()> {
@@ -134,40 +161,4 @@ impl MetricArgs {
         }
         Ok(())
     }
-}
-
-/// `buckets = [1, 2.5, 10]`: number literals, as `f64`.
-fn buckets(arg: &ExprArg) -> syn::Result<Vec<(f64, Span)>> {
-    let example = "`buckets` takes a list of numbers, such as `buckets = [0.1, 1, 10]`";
-    let ExprArgValue::Expr(Expr::Array(array)) = &arg.value else {
-        return Err(syn::Error::new_spanned(&arg.key, example));
-    };
-    array
-        .elems
-        .iter()
-        .map(|element| {
-            let (negative, literal) = match element {
-                Expr::Unary(syn::ExprUnary {
-                    op: syn::UnOp::Neg(_),
-                    expr,
-                    ..
-                }) => (true, &**expr),
-                other => (false, other),
-            };
-            let value = match literal {
-                Expr::Lit(syn::ExprLit {
-                    lit: Lit::Int(int), ..
-                }) => int.base10_parse::<f64>().ok(),
-                Expr::Lit(syn::ExprLit {
-                    lit: Lit::Float(float),
-                    ..
-                }) => float.base10_parse::<f64>().ok(),
-                _ => None,
-            };
-            match value {
-                Some(value) => Ok((if negative { -value } else { value }, element.span())),
-                None => Err(syn::Error::new_spanned(element, example)),
-            }
-        })
-        .collect()
 }

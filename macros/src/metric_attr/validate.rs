@@ -66,36 +66,40 @@ pub(super) fn check(args: &MetricArgs, item: &ItemFn, errors: &mut Errors) {
         }
         return;
     };
-    if let Some((key, _)) = &args.value
-        && instrument != MetricKind::Histogram
-    {
-        errors.error(
-            key,
+    // Each option with the one instrument it goes with, and what to say otherwise.
+    let by_instead = match instrument {
+        MetricKind::Histogram => "takes `value = <expr>`",
+        _ => "moves by +1 on entry and -1 on exit",
+    };
+    let options = [
+        (
+            args.value.as_ref().map(|(key, _)| key),
+            MetricKind::Histogram,
             format!(
                 "`value` goes with `histogram` only (a `{}` does not take a measured value)",
                 instrument.key()
             ),
-        );
-    }
-    if let Some((key, _)) = &args.by
-        && instrument != MetricKind::Counter
-    {
-        errors.error(
-            key,
+        ),
+        (
+            args.by.as_ref().map(|(key, _)| key),
+            MetricKind::Counter,
             format!(
-                "`by` goes with `counter` only (a `{}` {})",
-                instrument.key(),
-                match instrument {
-                    MetricKind::Histogram => "takes `value = <expr>`",
-                    _ => "moves by +1 on entry and -1 on exit",
-                }
+                "`by` goes with `counter` only (a `{}` {by_instead})",
+                instrument.key()
             ),
-        );
-    }
-    if let Some((key, _)) = &args.buckets
-        && instrument != MetricKind::Histogram
-    {
-        errors.error(key, "`buckets` goes with `histogram` only");
+        ),
+        (
+            args.buckets.as_ref().map(|(key, _)| key),
+            MetricKind::Histogram,
+            "`buckets` goes with `histogram` only".to_owned(),
+        ),
+    ];
+    for (key, goes_with, message) in options {
+        if let Some(key) = key
+            && instrument != goes_with
+        {
+            errors.error(key, message);
+        }
     }
 }
 

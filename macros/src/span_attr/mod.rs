@@ -14,7 +14,7 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
         item,
         not_a_function,
         |function, errors| {
-            let args = parse::SpanArgs::parse(args, errors);
+            let args = crate::args::parse::<parse::SpanArgs>(args, errors);
             validate::check(&args, function, errors);
             args
         },

@@ -1,11 +1,10 @@
 //! Tokens into typed `#[otel::span]` arguments; each bad value is an error on its token.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use syn::{Expr, Ident, Lit, LitStr};
 
 use crate::args::{self, ExprArg, ExprArgValue};
 use crate::attribute_list::{self, Field};
-use crate::diag::Errors;
 
 /// Every key `#[otel::span]` accepts.
 const KEYS: &[&str] = &[
@@ -74,59 +73,6 @@ pub(super) struct SpanArgs {
     pub(super) krate: Option<syn::Path>,
 }
 
-impl SpanArgs {
-    pub(super) fn parse(tokens: TokenStream, errors: &mut Errors) -> SpanArgs {
-        let mut out = SpanArgs::default();
-        args::parse_each(
-            tokens,
-            KEYS,
-            "#[otel::span]",
-            |name| {
-                FROM_TRACING
-                    .iter()
-                    .find(|(key, _)| *key == name)
-                    .map(|(_, hint)| format!("unknown key `{name}`: {hint}"))
-            },
-            errors,
-            |name, arg| out.set(name, arg),
-        );
-        out
-    }
-
-    fn set(&mut self, name: &str, arg: ExprArg) -> syn::Result<()> {
-        match name {
-            "name" => self.name = Some(name_value(&arg)?),
-            "kind" => self.kind = Some(kind(&arg)?),
-            "attributes" => self.attributes = attribute_list::list(&arg)?,
-            "root" => self.root = Some(flag(arg)?),
-            "ret" => self.ret = Some(flag(arg)?),
-            "parent" => match arg.value {
-                ExprArgValue::Expr(expr) => self.parent = Some((arg.key, expr)),
-                _ => {
-                    return Err(syn::Error::new_spanned(
-                        &arg.key,
-                        "`parent` expects the context to start the span under, such as \
-                         `parent = otel::propagation::extract(&message.headers)`",
-                    ));
-                }
-            },
-            "error_if" => match arg.value {
-                ExprArgValue::Expr(expr) => self.error_if = Some((arg.key, expr)),
-                _ => {
-                    return Err(syn::Error::new_spanned(
-                        &arg.key,
-                        "`error_if` expects a function of the error, such as \
-                         `error_if = |e: &MyError| !e.is_not_found()`",
-                    ));
-                }
-            },
-            "crate" => self.krate = Some(args::crate_path_arg(&arg)?),
-            _ => return Err(args::unhandled_key(&arg.key)),
-        }
-        Ok(())
-    }
-}
-
 fn name_value(arg: &ExprArg) -> syn::Result<LitStr> {
     let lit = args::string_arg(arg, "`name = \"checkout\"`")?;
     if lit.value().trim().is_empty() {
@@ -191,5 +137,50 @@ fn flag(arg: ExprArg) -> syn::Result<Ident> {
             &arg.key,
             format!("`{}` takes no value: write `{}` alone", arg.key, arg.key),
         )),
+    }
+}
+
+impl args::Arguments for SpanArgs {
+    const KEYS: &'static [&'static str] = KEYS;
+    const ATTRIBUTE: &'static str = "#[otel::span]";
+
+    fn special(key: &str) -> Option<String> {
+        FROM_TRACING
+            .iter()
+            .find(|(from, _)| *from == key)
+            .map(|(_, hint)| format!("unknown key `{key}`: {hint}"))
+    }
+
+    fn set(&mut self, name: &str, arg: ExprArg) -> syn::Result<()> {
+        match name {
+            "name" => self.name = Some(name_value(&arg)?),
+            "kind" => self.kind = Some(kind(&arg)?),
+            "attributes" => self.attributes = attribute_list::list(&arg)?,
+            "root" => self.root = Some(flag(arg)?),
+            "ret" => self.ret = Some(flag(arg)?),
+            "parent" => match arg.value {
+                ExprArgValue::Expr(expr) => self.parent = Some((arg.key, expr)),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        &arg.key,
+                        "`parent` expects the context to start the span under, such as \
+                         `parent = otel::propagation::extract(&message.headers)`",
+                    ));
+                }
+            },
+            "error_if" => match arg.value {
+                ExprArgValue::Expr(expr) => self.error_if = Some((arg.key, expr)),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        &arg.key,
+                        "`error_if` expects a function of the error, such as \
+                         `error_if = |e: &MyError| !e.is_not_found()`",
+                    ));
+                }
+            },
+            "crate" => self.krate = Some(args::crate_path_arg(&arg)?),
+            _ => return Err(args::unhandled_key(&arg.key)),
+        }
+        Ok(())
     }
 }

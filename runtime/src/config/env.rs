@@ -3,7 +3,7 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-use super::resolve::{Resolved, Source};
+use super::settings::{Resolved, Source};
 
 /// Looks variables up through an injectable function (the process environment in production,
 /// a map in tests) and collects a warning for every value it cannot use.

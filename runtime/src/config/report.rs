@@ -2,7 +2,7 @@
 
 use std::fmt::{Display, Write as _};
 
-use super::resolve::{HeaderList, Resolved, Settings, SignalSettings};
+use super::settings::{HeaderList, Resolved, Settings, SignalSettings};
 use super::value::spell_list;
 
 impl Settings {
@@ -62,29 +62,20 @@ impl Settings {
             line(&mut out, "metrics.prometheus.host", &self.prometheus_host);
             line(&mut out, "metrics.prometheus.port", &self.prometheus_port);
         }
-        line(&mut out, "profiler", &self.profiler.kind);
-        if self.profiler.kind.value == super::ProfilerKind::Pyroscope {
-            line(
-                &mut out,
-                "profiler.server",
-                &self
-                    .profiler
-                    .server
-                    .as_ref()
-                    .map(|server| super::resolve::without_userinfo(server)),
-            );
-            line(&mut out, "profiler.sample_rate", &self.profiler.sample_rate);
-        }
-        if self.profiler.kind.value == super::ProfilerKind::Local {
-            line(
-                &mut out,
-                "profiler.dir",
-                &self
-                    .profiler
-                    .dir
-                    .as_ref()
-                    .map(|dir| dir.display().to_string()),
-            );
+        let profiler = &self.profiler;
+        line(&mut out, "profiler", &profiler.kind);
+        match profiler.kind.value {
+            super::ProfilerKind::Pyroscope => {
+                let server = profiler.server.as_ref();
+                let server = server.map(|server| super::endpoint::without_userinfo(server));
+                line(&mut out, "profiler.server", &server);
+                line(&mut out, "profiler.sample_rate", &profiler.sample_rate);
+            }
+            super::ProfilerKind::Local => {
+                let dir = profiler.dir.as_ref().map(|dir| dir.display().to_string());
+                line(&mut out, "profiler.dir", &dir);
+            }
+            super::ProfilerKind::None => {}
         }
         line(&mut out, "metrics.system", &self.system_metrics);
         line(&mut out, "metrics.runtime", &self.runtime_metrics);
@@ -97,18 +88,6 @@ impl Settings {
         line(&mut out, "flush_on_signal", &self.flush_on_signal);
         line(&mut out, "subscriber", &self.subscriber);
         out
-    }
-}
-
-impl<T> Resolved<T> {
-    fn as_ref(&self) -> Resolved<&T> {
-        Resolved::new(&self.value, self.source.clone())
-    }
-}
-
-impl<T> Resolved<&T> {
-    fn map<U>(self, f: impl FnOnce(&T) -> U) -> Resolved<U> {
-        Resolved::new(f(self.value), self.source)
     }
 }
 

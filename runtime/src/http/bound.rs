@@ -31,10 +31,7 @@ impl<K: Hash + Eq> BoundHistograms<K> {
     /// first time `key` is seen.
     pub(crate) fn record(&self, value: f64, key: K, attributes: impl FnOnce() -> Vec<KeyValue>) {
         {
-            let bound = self
-                .bound
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let bound = crate::sync::read(&self.bound);
             if let Some(histogram) = bound.get(&key) {
                 histogram.record(value);
                 return;
@@ -45,10 +42,7 @@ impl<K: Hash + Eq> BoundHistograms<K> {
                 return;
             }
         }
-        let mut bound = self
-            .bound
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut bound = crate::sync::write(&self.bound);
         bound
             .entry(key)
             .or_insert_with(|| self.histogram.bind(&attributes()))

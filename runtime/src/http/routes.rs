@@ -61,9 +61,7 @@ pub(crate) fn kept_name(method: usize, template: &str) -> Option<&'static &'stat
 
 fn kept(template: &str) -> Option<&'static Route> {
     {
-        let routes = routes()
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let routes = crate::sync::read(routes());
         if let Some(route) = routes.get(template) {
             return Some(route);
         }
@@ -71,9 +69,7 @@ fn kept(template: &str) -> Option<&'static Route> {
             return None;
         }
     }
-    let mut routes = routes()
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut routes = crate::sync::write(routes());
     if let Some(route) = routes.get(template) {
         return Some(route);
     }

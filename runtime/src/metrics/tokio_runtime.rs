@@ -109,9 +109,7 @@ static WANTED: std::sync::Mutex<Option<opentelemetry_sdk::metrics::SdkMeterProvi
 /// `init` with `runtime_metrics`: registers the current runtime now when there is one, else
 /// when `main`'s async body starts ([`observe_current`]).
 pub(crate) fn want(provider: opentelemetry_sdk::metrics::SdkMeterProvider) {
-    *WANTED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(provider);
+    *crate::sync::lock(&WANTED) = Some(provider);
     observe_current();
 }
 
@@ -120,10 +118,7 @@ pub(crate) fn observe_current() {
     let Ok(handle) = Handle::try_current() else {
         return;
     };
-    let wanted = WANTED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take();
+    let wanted = crate::sync::lock(&WANTED).take();
     if let Some(provider) = wanted {
         register(&provider, handle);
     }

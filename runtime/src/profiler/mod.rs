@@ -39,7 +39,7 @@ mod running {
     use super::push::Pusher;
     use super::{labels, sampler};
     use crate::config::ProfilerKind;
-    use crate::config::resolve::ProfilerSettings;
+    use crate::config::ProfilerSettings;
     use crate::diagnostics::warn_once;
 
     /// How often the collector drains the sampler's queue.

@@ -8,7 +8,8 @@ use prost::Message as _;
 use pyroscope::encode::r#gen::push::{PushRequest, RawProfileSeries, RawSample};
 use pyroscope::encode::r#gen::types::LabelPair;
 
-use crate::config::resolve::{ProfilerSettings, without_userinfo};
+use crate::config::ProfilerSettings;
+use crate::config::endpoint::without_userinfo;
 
 /// Where and as whom profiles are pushed. Its `Debug` form shows no credential.
 #[derive(Debug)]

@@ -74,9 +74,7 @@ pub(crate) fn configure(
     log_filter: &str,
     install: bool,
 ) {
-    *BRIDGE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Bridge {
+    *crate::sync::lock(&BRIDGE) = Some(Bridge {
         tracer: tracer.cloned(),
         logger: logger.cloned(),
         log_filter: log_filter.to_owned(),
@@ -159,10 +157,7 @@ pub fn tracing_layer<S>() -> impl tracing_subscriber::Layer<S> + Send + Sync + '
 where
     S: tracing::Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
 {
-    let bridge = BRIDGE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone();
+    let bridge = crate::sync::lock(&BRIDGE).clone();
     let Some(bridge) = bridge else {
         warn_once(
             "otel::tracing_layer() was called before otel was initialised: the layer it \

@@ -16,7 +16,6 @@
 //!   nothing (the no-op default, or one shut down) puts the calls back on the disabled path.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use opentelemetry::InstrumentationScope;
@@ -28,12 +27,12 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use super::outcome::ExceptionSignal;
 use super::sampling::Sampling;
+use crate::generation::Generation;
 
 /// How many calls a thread makes between two looks at the global provider.
 pub(crate) const CHECK_EVERY: u32 = 1024;
 
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+static GENERATION: Generation = Generation::new();
 static INSTALLED: RwLock<Option<Arc<Installed>>> = RwLock::new(None);
 
 thread_local! {
@@ -115,7 +114,7 @@ pub(crate) fn install(
         .map(|provider| provider.logger_with_scope(InstrumentationScope::builder("otel").build()));
     // Under the lock: generations are published in the order they are numbered.
     let mut slot = write();
-    let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+    let generation = GENERATION.allocate();
     global::set_tracer_provider(OwnProvider {
         provider: provider.clone(),
         generation,
@@ -125,21 +124,21 @@ pub(crate) fn install(
         source: Source::Own { provider, sampling },
         exception_logger,
     }));
-    GENERATION.store(generation, Ordering::Release);
+    GENERATION.publish(generation);
 }
 
 /// Stops recording: call sites take the disabled path from their next call (until a look at
 /// the global provider finds one installed by hand).
 pub(crate) fn uninstall() {
     let mut slot = write();
-    GENERATION.store(0, Ordering::Release);
+    GENERATION.clear();
     *slot = None;
 }
 
 /// The installed generation, `0` when nothing is known to record. The disabled path's cost.
 #[inline(always)]
 pub(crate) fn generation() -> u64 {
-    GENERATION.load(Ordering::Relaxed)
+    GENERATION.current()
 }
 
 /// Whether this thread should look at the global provider now: on its first call, then
@@ -173,13 +172,13 @@ pub(crate) fn check_global() -> u64 {
         // Another thread (or an install) published while this one looked: theirs is as new.
         return latest;
     }
-    let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+    let generation = GENERATION.allocate();
     *slot = Some(Arc::new(Installed {
         generation,
         source: Source::Global(provider),
         exception_logger: None,
     }));
-    GENERATION.store(generation, Ordering::Release);
+    GENERATION.publish(generation);
     generation
 }
 
@@ -188,22 +187,17 @@ pub(crate) fn check_global() -> u64 {
 /// installed meanwhile.
 #[cold]
 pub(crate) fn records_nothing(generation: u64) {
-    let _ = GENERATION.compare_exchange(generation, 0, Ordering::AcqRel, Ordering::Relaxed);
+    GENERATION.clear_if(generation);
 }
 
 /// What is installed (read off the per-call path: a site's first call in a generation,
 /// exception log records).
 pub(crate) fn current() -> Option<Arc<Installed>> {
-    INSTALLED
-        .read()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone()
+    crate::sync::read(&INSTALLED).clone()
 }
 
 fn write() -> std::sync::RwLockWriteGuard<'static, Option<Arc<Installed>>> {
-    INSTALLED
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    crate::sync::write(&INSTALLED)
 }
 
 /// Where recorded errors go, from `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`, read once.

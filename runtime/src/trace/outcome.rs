@@ -133,6 +133,22 @@ impl ErrorReport {
         }
     }
 
+    /// The semantic conventions' exception attributes: `exception.type`, `exception.message`
+    /// and, when there is one, `exception.stacktrace`; for the span event and the log record
+    /// alike.
+    pub(crate) fn exception_attributes(&self) -> impl Iterator<Item = KeyValue> + '_ {
+        [
+            KeyValue::new("exception.type", self.type_name),
+            KeyValue::new("exception.message", self.message.clone()),
+        ]
+        .into_iter()
+        .chain(
+            self.stacktrace
+                .clone()
+                .map(|stacktrace| KeyValue::new("exception.stacktrace", stacktrace)),
+        )
+    }
+
     fn message_only(type_name: &'static str, message: String) -> Self {
         Self {
             type_name,
@@ -149,18 +165,11 @@ pub(crate) fn record_error(cx: &Context, report: ErrorReport) {
     let span = cx.span();
     let signal = installed::exceptions();
     span.set_attribute(KeyValue::new("error.type", report.type_name));
-    let mut attributes = vec![
-        KeyValue::new("exception.type", report.type_name),
-        KeyValue::new("exception.message", report.message.clone()),
-    ];
-    if let Some(stacktrace) = &report.stacktrace {
-        attributes.push(KeyValue::new("exception.stacktrace", stacktrace.clone()));
-    }
     if signal.log_record() {
         emit_log_record(cx, &report);
     }
     if signal.span_event() {
-        span.add_event("exception", attributes);
+        span.add_event("exception", report.exception_attributes().collect());
     }
     span.set_status(Status::error(report.message));
 }
@@ -177,10 +186,11 @@ pub(crate) fn emit_log_record(cx: &Context, report: &ErrorReport) {
     record.set_severity_number(Severity::Error);
     record.set_severity_text("ERROR");
     record.set_body(AnyValue::from(report.message.clone()));
-    record.add_attribute("exception.type", report.type_name);
-    record.add_attribute("exception.message", report.message.clone());
-    if let Some(stacktrace) = &report.stacktrace {
-        record.add_attribute("exception.stacktrace", stacktrace.clone());
+    for attribute in report.exception_attributes() {
+        record.add_attribute(
+            attribute.key,
+            AnyValue::from(attribute.value.as_str().into_owned()),
+        );
     }
     let span_context = cx.span().span_context().clone();
     record.set_trace_context(

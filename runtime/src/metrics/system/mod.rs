@@ -69,10 +69,7 @@ impl<S: Sample> Source<S> {
     /// Runs `observe` on a reading that is fresh for this collection: read again when the
     /// instrument numbered `instrument` (below 64) was already observed since the last one.
     pub(crate) fn with(&self, instrument: u32, observe: impl FnOnce(&S)) {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = crate::sync::lock(&self.state);
         let bit = 1u64 << instrument;
         if state.observed & bit != 0 {
             state.sample.read();
