@@ -3,6 +3,8 @@
 //! service and method, the RPC attributes, the status read from the trailers, which statuses
 //! fail which side, the trace carried from client to server, and the RPC duration metrics.
 
+mod support;
+
 use std::net::SocketAddr;
 
 use otel::opentelemetry::trace::{SpanKind, Status};
@@ -15,15 +17,7 @@ use tower_layer::Layer as _;
 fn serve() -> (SocketAddr, tokio::runtime::Runtime) {
     // What `#[otel::main]` installs by default.
     global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("a loopback port");
-    let address = listener.local_addr().expect("its address");
+    let (runtime, listener, address) = support::loopback::listen(2);
     runtime.spawn(payments::serve(listener));
     (address, runtime)
 }

@@ -3,6 +3,8 @@
 //! `traceparent` continued, the `traceresponse` header, excluded URLs, 5xx against 4xx, a
 //! handler panic, malformed headers, and the metric points with their labels.
 
+mod support;
+
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -58,15 +60,7 @@ fn serve() -> (SocketAddr, tokio::runtime::Runtime) {
 }
 
 fn serve_app(app: Router) -> (SocketAddr, tokio::runtime::Runtime) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("a loopback port");
-    let address = listener.local_addr().expect("its address");
+    let (runtime, listener, address) = support::loopback::listen(2);
     runtime.spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, service).await;

@@ -129,15 +129,7 @@ struct Push {
 /// A fake Pyroscope server on a loopback port, answering `status`.
 fn pyroscope(status: StatusCode) -> (SocketAddr, Arc<Mutex<Vec<Push>>>, tokio::runtime::Runtime) {
     let received = Arc::new(Mutex::new(Vec::new()));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("a port");
-    let address = listener.local_addr().expect("its address");
+    let (runtime, listener, address) = support::loopback::listen(1);
     let store = received.clone();
     let app = axum::Router::new().fallback(
         move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {

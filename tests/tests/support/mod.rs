@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different part
 
 pub mod collector;
+pub mod loopback;
 pub mod pprof;
 pub mod program;
 pub mod prometheus;

@@ -219,15 +219,7 @@ pub fn start(protocol: &str, script: &[Answer]) -> Scripted {
         logs: Arc::default(),
         first_headers: Arc::default(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("a port");
-    let address = listener.local_addr().expect("its address");
+    let (runtime, listener, address) = super::loopback::listen(1);
     let scripted = Scripted {
         endpoint: format!("http://{address}"),
         traces: shared.traces.clone(),
