@@ -20,10 +20,27 @@ pub struct Collector {
 
 impl Collector {
     /// Starts a collector that prints everything it receives.
+    ///
+    /// The ports are free when chosen but another test may take one before the collector binds
+    /// it; a collector that exits before listening is started again on new ports.
     pub fn start() -> Collector {
+        const ATTEMPTS: usize = 5;
+        let mut failures = Vec::new();
+        for _ in 0..ATTEMPTS {
+            let mut collector = Collector::spawn(free_port(), free_port());
+            match collector.wait_until_listening() {
+                Ok(()) => return collector,
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!(
+            "the rotel collector did not start in {ATTEMPTS} attempts:\n{}",
+            failures.join("\n---\n")
+        )
+    }
+
+    fn spawn(grpc_port: u16, http_port: u16) -> Collector {
         let binary = rotel_binary();
-        let grpc_port = free_port();
-        let http_port = free_port();
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rotel-{grpc_port}"));
         std::fs::create_dir_all(&dir).expect("create the collector's directory");
         let output = dir.join("received.txt");
@@ -51,25 +68,30 @@ impl Collector {
             .stderr(stdout)
             .spawn()
             .unwrap_or_else(|e| panic!("could not start the rotel collector: {e}"));
-        let mut collector = Collector {
+        Collector {
             child,
             grpc_port,
             http_port,
             output,
-        };
-        collector.wait_until_listening();
-        collector
+        }
     }
 
-    fn wait_until_listening(&mut self) {
+    /// Waits until both ports accept connections. An exit before that is returned as the
+    /// collector's output and log (the collector itself is gone); a collector still not
+    /// listening after 20 s fails the test.
+    fn wait_until_listening(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         for port in [self.grpc_port, self.http_port] {
             while TcpStream::connect(("127.0.0.1", port)).is_err() {
                 if let Ok(Some(status)) = self.child.try_wait() {
-                    panic!(
-                        "the rotel collector exited ({status}) before listening:\n{}",
-                        self.output()
-                    );
+                    let log = self.output.with_file_name("rotel.log");
+                    return Err(format!(
+                        "exited ({status}) before listening on {} and {}:\n{}\n{}",
+                        self.grpc_port,
+                        self.http_port,
+                        self.output(),
+                        std::fs::read_to_string(log).unwrap_or_default()
+                    ));
                 }
                 assert!(
                     Instant::now() < deadline,
@@ -79,6 +101,7 @@ impl Collector {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
+        Ok(())
     }
 
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` for `protocol`.

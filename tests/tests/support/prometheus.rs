@@ -16,8 +16,26 @@ pub struct Prometheus {
 
 impl Prometheus {
     /// Starts a server that scrapes `http://{target}/metrics` every second.
+    ///
+    /// The port is free when chosen but another test may take it first; a server that exits
+    /// before it is ready is started again on a new port.
     pub fn scraping(target: &str) -> Prometheus {
-        let port = free_port();
+        const ATTEMPTS: usize = 5;
+        let mut failures = Vec::new();
+        for _ in 0..ATTEMPTS {
+            let mut server = Prometheus::spawn(free_port(), target);
+            match server.wait_until_ready() {
+                Ok(()) => return server,
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!(
+            "prometheus did not start in {ATTEMPTS} attempts:\n{}",
+            failures.join("\n---\n")
+        )
+    }
+
+    fn spawn(port: u16, target: &str) -> Prometheus {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("prometheus-{port}"));
         std::fs::create_dir_all(&dir).expect("create the server's directory");
         let config = dir.join("prometheus.yml");
@@ -42,15 +60,22 @@ impl Prometheus {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("could not start prometheus: {e}"));
-        let server = Prometheus { child, port, dir };
-        server.wait_until_ready();
-        server
+        Prometheus { child, port, dir }
     }
 
-    fn wait_until_ready(&self) {
+    /// Waits until the server says it is ready. An exit before that is returned with the
+    /// server's log; a server still not ready after 30 s fails the test.
+    fn wait_until_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let url = format!("http://127.0.0.1:{}/-/ready", self.port);
         while !reqwest::blocking::get(&url).is_ok_and(|r| r.status().is_success()) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "exited ({status}) before it was ready on port {}:\n{}",
+                    self.port,
+                    self.log()
+                ));
+            }
             assert!(
                 Instant::now() < deadline,
                 "prometheus was not ready within 30 s:\n{}",
@@ -58,6 +83,7 @@ impl Prometheus {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        Ok(())
     }
 
     /// What the server logged.
