@@ -50,9 +50,10 @@ fn red(fail: bool) -> Result<u32, Declined> {
 #[otel::metric(counter = "orders.items", by = items)]
 fn place(kind: &str, amount: f64, items: u32) {}
 
+/// In flight until `done` is sent or dropped.
 #[otel::metric(up_down_counter = "requests.in_flight")]
-async fn in_flight(sleep: Duration) {
-    tokio::time::sleep(sleep).await;
+async fn in_flight(done: tokio::sync::oneshot::Receiver<()>) {
+    let _ = done.await;
 }
 
 #[otel::span]
@@ -189,15 +190,18 @@ fn in_flight_goes_up_during_the_call_and_down_on_completion_and_cancellation() {
     let capture = capture_metrics();
     let runtime = runtime();
     runtime.block_on(async {
-        let running = tokio::spawn(in_flight(Duration::from_millis(200)));
+        let (finish, done) = tokio::sync::oneshot::channel();
+        let running = tokio::spawn(in_flight(done));
+        // One thread: the sleep lets the spawned call start, and it cannot end before `finish`.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let during = points_named(&capture, "requests.in_flight");
         assert_eq!(during.len(), 1, "{during:#?}");
         assert_eq!(during[0].value, PointValue::Sum(1.0));
+        let _ = finish.send(());
         running.await.expect("completes");
-        // Cancelled: dropped by the timeout before it completes.
-        let _ = tokio::time::timeout(Duration::from_millis(5), in_flight(Duration::from_secs(60)))
-            .await;
+        // Cancelled: dropped by the timeout while it waits for a signal that never comes.
+        let (_never, done) = tokio::sync::oneshot::channel::<()>();
+        let _ = tokio::time::timeout(Duration::from_millis(5), in_flight(done)).await;
     });
     let after = points_named(&capture, "requests.in_flight");
     assert_eq!(after.len(), 1, "{after:#?}");
