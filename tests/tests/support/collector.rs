@@ -19,24 +19,12 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// Starts a collector that prints everything it receives.
-    ///
-    /// The ports are free when chosen but another test may take one before the collector binds
-    /// it; a collector that exits before listening is started again on new ports.
+    /// Starts a collector that prints everything it receives, on free loopback ports.
     pub fn start() -> Collector {
-        const ATTEMPTS: usize = 5;
-        let mut failures = Vec::new();
-        for _ in 0..ATTEMPTS {
+        super::loopback::start_on_free_ports("the rotel collector", || {
             let mut collector = Collector::spawn(free_port(), free_port());
-            match collector.wait_until_listening() {
-                Ok(()) => return collector,
-                Err(failure) => failures.push(failure),
-            }
-        }
-        panic!(
-            "the rotel collector did not start in {ATTEMPTS} attempts:\n{}",
-            failures.join("\n---\n")
-        )
+            collector.wait_until_listening().map(|()| collector)
+        })
     }
 
     fn spawn(grpc_port: u16, http_port: u16) -> Collector {

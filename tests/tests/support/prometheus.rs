@@ -15,24 +15,12 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    /// Starts a server that scrapes `http://{target}/metrics` every second.
-    ///
-    /// The port is free when chosen but another test may take it first; a server that exits
-    /// before it is ready is started again on a new port.
+    /// Starts a server that scrapes `http://{target}/metrics` every second, on a free port.
     pub fn scraping(target: &str) -> Prometheus {
-        const ATTEMPTS: usize = 5;
-        let mut failures = Vec::new();
-        for _ in 0..ATTEMPTS {
+        super::loopback::start_on_free_ports("prometheus", || {
             let mut server = Prometheus::spawn(free_port(), target);
-            match server.wait_until_ready() {
-                Ok(()) => return server,
-                Err(failure) => failures.push(failure),
-            }
-        }
-        panic!(
-            "prometheus did not start in {ATTEMPTS} attempts:\n{}",
-            failures.join("\n---\n")
-        )
+            server.wait_until_ready().map(|()| server)
+        })
     }
 
     fn spawn(port: u16, target: &str) -> Prometheus {
