@@ -263,11 +263,19 @@ fn gzip_compression_is_delivered() {
         );
         assert_eq!(run.code, Some(0), "{run:#?}");
         let trace_id = run.printed("trace_id");
+        // Each signal is its own request: wait for what is checked, not for another signal.
         let output = collector.wait_for(Duration::from_secs(10), |out| {
-            received::logs(out).iter().any(|l| l.trace_id == trace_id)
+            received::span(&received::spans(out), &trace_id, "e2e.api.outer").is_some()
+                && received::logs(out).iter().any(|l| l.trace_id == trace_id)
         });
         assert!(
             received::span(&received::spans(&output), &trace_id, "e2e.api.outer").is_some(),
+            "{protocol} with gzip: {output}"
+        );
+        assert!(
+            received::logs(&output)
+                .iter()
+                .any(|l| l.trace_id == trace_id),
             "{protocol} with gzip: {output}"
         );
     }
@@ -290,8 +298,13 @@ fn the_export_stack_never_feeds_back_into_the_pipeline() {
             ],
         );
         assert_eq!(run.code, Some(0), "{run:#?}");
+        // All three signals: each is its own request, and each could carry the stack's telemetry.
         let output = collector.wait_for(Duration::from_secs(10), |out| {
-            out.contains("e2e log inside spans") && out.contains("e2e.workload.runs")
+            out.contains("e2e log inside spans")
+                && out.contains("e2e.workload.runs")
+                && received::spans(out)
+                    .iter()
+                    .any(|s| s.name == "e2e.api.outer")
         });
         // Log records are scoped by their `tracing` target; bridged spans carry it as `target`.
         let origins: Vec<&str> = output
