@@ -49,3 +49,39 @@ impl Generation {
         self.current.load(Ordering::Relaxed)
     }
 }
+
+/// Something made from a global provider (instruments, a tracer) and kept until `otel`
+/// installs another provider of that signal (tests, a second `init`), so it is never left
+/// bound to the no-op provider that was global before. Read without a lock: every request
+/// reads it.
+#[derive(Debug)]
+pub(crate) struct PerGeneration<T> {
+    made: arc_swap::ArcSwapOption<(u64, T)>,
+}
+
+impl<T: Clone> PerGeneration<T> {
+    pub(crate) const fn new() -> Self {
+        Self {
+            made: arc_swap::ArcSwapOption::const_empty(),
+        }
+    }
+
+    /// The value for `generation`, made by `make` when it changed. Generation `0` (nothing
+    /// installed through `otel`) is never kept: the global provider may change unseen. Two
+    /// threads that find it stale at once both make it; the SDK hands both the same
+    /// instruments, and the last one kept wins.
+    pub(crate) fn get(&self, generation: u64, make: impl FnOnce() -> T) -> T {
+        if generation == 0 {
+            return make();
+        }
+        if let Some(made) = &*self.made.load()
+            && made.0 == generation
+        {
+            return made.1.clone();
+        }
+        let value = make();
+        self.made
+            .store(Some(std::sync::Arc::new((generation, value.clone()))));
+        value
+    }
+}

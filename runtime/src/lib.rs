@@ -87,6 +87,8 @@
 
 mod config;
 pub mod current_span;
+#[cfg(feature = "_db")]
+mod db;
 mod delivery;
 mod diagnostics;
 mod exporter;
@@ -106,6 +108,10 @@ mod resource;
 mod signals;
 mod subscriber;
 mod sync;
+#[cfg(feature = "redis")]
+pub use db::redis;
+#[cfg(feature = "sqlx")]
+pub use db::sqlx;
 #[cfg(feature = "system-metrics")]
 pub use metrics::system as system_metrics;
 #[cfg(feature = "runtime-metrics")]
