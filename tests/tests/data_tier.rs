@@ -679,3 +679,49 @@ fn no_password_in_any_span_point_or_debug_output() {
     }
     assert_eq!(text(&named(&traced, "AUTH"), "db.query.text"), "AUTH ?");
 }
+
+#[test]
+fn the_same_wrapper_serves_sqlite() {
+    let runtime = runtime();
+    let capture = capture_spans();
+    let count = runtime.block_on(scenario(async {
+        let pool = otel::sqlx::Pool::new(
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect("sqlite::memory:")
+                .await
+                .expect("an in-memory SQLite database"),
+        );
+        sqlx::query("CREATE TABLE notes (id integer PRIMARY KEY, body text)")
+            .execute(&pool)
+            .await
+            .expect("CREATE");
+        sqlx::query("INSERT INTO notes (body) VALUES ('private'), (?)")
+            .bind("also private")
+            .execute(&pool)
+            .await
+            .expect("INSERT");
+        let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM notes")
+            .fetch_one(&pool)
+            .await
+            .expect("SELECT");
+        count
+    }));
+    assert_eq!(count, 2);
+    let spans = scenario_spans(&capture);
+    let insert = named(&spans, "INSERT notes");
+    assert_eq!(text(&insert, "db.system.name"), "sqlite");
+    assert_eq!(
+        text(&insert, "db.query.text"),
+        "INSERT INTO notes (body) VALUES (?), (?)"
+    );
+    assert_eq!(attribute(&insert, "server.address"), None);
+    assert_eq!(
+        text(&named(&spans, "CREATE notes"), "db.operation.name"),
+        "CREATE"
+    );
+    assert_eq!(
+        int(&named(&spans, "SELECT notes"), "db.response.returned_rows"),
+        1
+    );
+}

@@ -16,15 +16,13 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
-use opentelemetry::metrics::Histogram;
-use opentelemetry::trace::{
-    SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
-};
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, global};
 use opentelemetry_semantic_conventions::{attribute, metric};
 
 use crate::generation::PerGeneration;
-use crate::trace::installed;
+use crate::metrics::bound::BoundHistograms;
+use crate::trace::installed::{self, SiteTracer};
 
 /// The semantic conventions' buckets of `db.client.operation.duration`, in seconds.
 const DURATION_BUCKETS: [f64; 9] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
@@ -39,6 +37,8 @@ const QUERY_TEXT_LIMIT: usize = 2048;
 pub(crate) struct Target {
     attributes: Arc<[KeyValue]>,
     system: &'static str,
+    /// Names this target in the bound duration histograms' keys.
+    id: u64,
 }
 
 impl Target {
@@ -49,18 +49,21 @@ impl Target {
         port: Option<u16>,
     ) -> Self {
         let mut attributes = vec![KeyValue::new(attribute::DB_SYSTEM_NAME, system)];
+        // Shared strings: every operation clones these into its span and its point.
         if let Some(namespace) = namespace.filter(|namespace| !namespace.is_empty()) {
-            attributes.push(KeyValue::new(attribute::DB_NAMESPACE, namespace));
+            attributes.push(KeyValue::new(attribute::DB_NAMESPACE, shared(namespace)));
         }
         if let Some(address) = address.filter(|address| !address.is_empty()) {
-            attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, address));
+            attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, shared(address)));
         }
         if let Some(port) = port {
             attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
         }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Self {
             attributes: attributes.into(),
             system,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -73,6 +76,11 @@ impl Target {
     }
 }
 
+/// A string value that clones without copying.
+pub(crate) fn shared(text: String) -> StringValue {
+    StringValue::from(Arc::<str>::from(text))
+}
+
 /// What one operation is, worked out only when something records it.
 #[derive(Debug, Default)]
 pub(crate) struct Description {
@@ -82,8 +90,8 @@ pub(crate) struct Description {
     pub(crate) collection: Option<StringValue>,
     /// `db.query.summary`, also the span name.
     pub(crate) summary: Option<StringValue>,
-    /// `db.query.text`.
-    pub(crate) text: Option<String>,
+    /// `db.query.text`, at most [`QUERY_TEXT_LIMIT`] bytes ([`bounded`]).
+    pub(crate) text: Option<StringValue>,
     /// `db.operation.batch.size`, for pipelines.
     pub(crate) batch_size: Option<usize>,
 }
@@ -112,8 +120,19 @@ pub(crate) enum Outcome {
 #[derive(Debug)]
 pub(crate) struct Instrumentation {
     scope: &'static str,
-    tracer: PerGeneration<Arc<global::BoxedTracer>>,
-    duration: PerGeneration<Histogram<f64>>,
+    tracer: PerGeneration<Arc<Option<SiteTracer>>>,
+    duration: PerGeneration<Arc<BoundHistograms<PointKey>>>,
+}
+
+/// What names one successful operation's duration point: the target, the operation, and a
+/// cache result. Its attribute set is bound once and recorded without the SDK's lookup.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PointKey {
+    target: u64,
+    operation: Option<StringValue>,
+    collection: Option<StringValue>,
+    summary: Option<StringValue>,
+    extra: Option<StringValue>,
 }
 
 impl Instrumentation {
@@ -132,22 +151,31 @@ impl Instrumentation {
             .build()
     }
 
-    fn tracer(&self, generation: u64) -> Arc<global::BoxedTracer> {
+    /// The tracer of `generation`: the SDK's own for a provider `otel` installed, the global
+    /// one's for a provider installed by hand. Made once per generation; `None` in the moment
+    /// a provider is being uninstalled.
+    fn tracer(&self, generation: u64) -> Arc<Option<SiteTracer>> {
         self.tracer.get(generation, || {
-            Arc::new(global::tracer_provider().tracer_with_scope(self.scope()))
+            Arc::new(
+                installed::current()
+                    .filter(|installed| installed.generation >= generation)
+                    .map(|installed| installed.tracer(self.scope()).0),
+            )
         })
     }
 
-    fn duration(&self) -> Histogram<f64> {
+    fn duration(&self) -> Arc<BoundHistograms<PointKey>> {
         self.duration
             .get(crate::metrics::backend::generation(), || {
-                global::meter_provider()
-                    .meter_with_scope(self.scope())
-                    .f64_histogram(metric::DB_CLIENT_OPERATION_DURATION)
-                    .with_unit("s")
-                    .with_description("Duration of database client operations.")
-                    .with_boundaries(DURATION_BUCKETS.to_vec())
-                    .build()
+                Arc::new(BoundHistograms::new(
+                    global::meter_provider()
+                        .meter_with_scope(self.scope())
+                        .f64_histogram(metric::DB_CLIENT_OPERATION_DURATION)
+                        .with_unit("s")
+                        .with_description("Duration of database client operations.")
+                        .with_boundaries(DURATION_BUCKETS.to_vec())
+                        .build(),
+                ))
             })
     }
 
@@ -168,60 +196,84 @@ impl Instrumentation {
             return None;
         }
         let description = describe();
-        let mut metric_attributes: Vec<KeyValue> = target.attributes.to_vec();
-        if let Some(operation) = &description.operation {
-            metric_attributes.push(KeyValue::new(
-                attribute::DB_OPERATION_NAME,
-                operation.clone(),
-            ));
-        }
-        if let Some(collection) = &description.collection {
-            metric_attributes.push(KeyValue::new(
-                attribute::DB_COLLECTION_NAME,
-                collection.clone(),
-            ));
-        }
-        if let Some(summary) = &description.summary {
-            metric_attributes.push(KeyValue::new(attribute::DB_QUERY_SUMMARY, summary.clone()));
-        }
-        let cx = (trace_generation != 0)
-            .then(|| {
-                let parent = Context::current();
-                if parent.is_telemetry_suppressed() {
-                    return None;
-                }
-                let name: Cow<'static, str> = match (&description.summary, &description.operation) {
-                    (Some(summary), _) => summary.as_str().to_owned().into(),
-                    (None, Some(operation)) => operation.as_str().to_owned().into(),
-                    (None, None) => target.system.into(),
-                };
-                let mut attributes = metric_attributes.clone();
-                attributes.reserve(5);
-                if let Some(text) = description.text {
-                    attributes.push(KeyValue::new(attribute::DB_QUERY_TEXT, bounded(text)));
-                }
-                if let Some(size) = description.batch_size {
-                    attributes.push(KeyValue::new(
-                        attribute::DB_OPERATION_BATCH_SIZE,
-                        i64::try_from(size).unwrap_or(i64::MAX),
-                    ));
-                }
-                let tracer = self.tracer(trace_generation);
-                let span = tracer
-                    .span_builder(name)
-                    .with_kind(SpanKind::Client)
-                    .with_attributes(attributes)
-                    .start_with_context(&*tracer, &parent);
-                Some(parent.with_span(span))
-            })
-            .flatten();
+        let cx = if trace_generation == 0 {
+            None
+        } else {
+            self.start_span(trace_generation, target, &description)
+        };
         Some(Operation {
             instrumentation: self,
             cx,
             started: Instant::now(),
-            metric_attributes,
+            target: target.clone(),
+            operation: description.operation,
+            collection: description.collection,
+            summary: description.summary,
             ended: false,
         })
+    }
+
+    fn start_span(
+        &self,
+        generation: u64,
+        target: &Target,
+        description: &Description,
+    ) -> Option<Context> {
+        Context::map_current(|parent| {
+            if parent.is_telemetry_suppressed() {
+                return None;
+            }
+            let tracer = self.tracer(generation);
+            let tracer = tracer.as_ref().as_ref()?;
+            let name: Cow<'static, str> = match (&description.summary, &description.operation) {
+                (Some(name), _) | (None, Some(name)) => name.as_str().to_owned().into(),
+                (None, None) => target.system.into(),
+            };
+            let mut attributes = Vec::with_capacity(target.attributes.len() + 8);
+            attributes.extend_from_slice(&target.attributes);
+            description.push_attributes(&mut attributes);
+            if let Some(text) = &description.text {
+                attributes.push(KeyValue::new(attribute::DB_QUERY_TEXT, text.clone()));
+            }
+            if let Some(size) = description.batch_size {
+                attributes.push(KeyValue::new(
+                    attribute::DB_OPERATION_BATCH_SIZE,
+                    i64::try_from(size).unwrap_or(i64::MAX),
+                ));
+            }
+            let builder = SpanBuilder::from_name(name)
+                .with_kind(SpanKind::Client)
+                .with_attributes(attributes);
+            Some(match tracer {
+                SiteTracer::Sdk(tracer) => {
+                    parent.with_span(tracer.build_with_context(builder, parent))
+                }
+                SiteTracer::Global(tracer) => {
+                    parent.with_span(tracer.build_with_context(builder, parent))
+                }
+            })
+        })
+    }
+}
+
+impl Description {
+    /// The attributes both the span and the duration point carry.
+    fn push_attributes(&self, attributes: &mut Vec<KeyValue>) {
+        if let Some(operation) = &self.operation {
+            attributes.push(KeyValue::new(
+                attribute::DB_OPERATION_NAME,
+                operation.clone(),
+            ));
+        }
+        if let Some(collection) = &self.collection {
+            attributes.push(KeyValue::new(
+                attribute::DB_COLLECTION_NAME,
+                collection.clone(),
+            ));
+        }
+        if let Some(summary) = &self.summary {
+            attributes.push(KeyValue::new(attribute::DB_QUERY_SUMMARY, summary.clone()));
+        }
     }
 }
 
@@ -235,7 +287,7 @@ pub(crate) async fn in_operation<F: Future>(operation: Option<&Operation>, futur
 }
 
 /// `text`, cut to [`QUERY_TEXT_LIMIT`] bytes at a character boundary.
-fn bounded(mut text: String) -> String {
+pub(crate) fn bounded(mut text: String) -> String {
     if text.len() > QUERY_TEXT_LIMIT {
         let mut end = QUERY_TEXT_LIMIT;
         while !text.is_char_boundary(end) {
@@ -255,7 +307,10 @@ pub(crate) struct Operation {
     instrumentation: &'static Instrumentation,
     cx: Option<Context>,
     started: Instant,
-    metric_attributes: Vec<KeyValue>,
+    target: Target,
+    operation: Option<StringValue>,
+    collection: Option<StringValue>,
+    summary: Option<StringValue>,
     ended: bool,
 }
 
@@ -270,8 +325,23 @@ impl Operation {
         self.finish(outcome);
     }
 
+    /// The duration point's attributes, in full.
+    fn point_attributes(&self, more: impl IntoIterator<Item = KeyValue>) -> Vec<KeyValue> {
+        let mut attributes = self.target.attributes.to_vec();
+        let description = Description {
+            operation: self.operation.clone(),
+            collection: self.collection.clone(),
+            summary: self.summary.clone(),
+            ..Description::default()
+        };
+        description.push_attributes(&mut attributes);
+        attributes.extend(more);
+        attributes
+    }
+
     fn finish(&mut self, outcome: Outcome) {
         self.ended = true;
+        let elapsed = self.started.elapsed().as_secs_f64();
         let span = self.cx.as_ref().map(|cx| cx.span());
         match outcome {
             Outcome::Succeeded { rows, extra } => {
@@ -286,34 +356,41 @@ impl Operation {
                         span.set_attribute(extra.clone());
                     }
                 }
-                if let Some(extra) = extra {
-                    self.metric_attributes.push(extra);
-                }
+                let key = PointKey {
+                    target: self.target.id,
+                    operation: self.operation.clone(),
+                    collection: self.collection.clone(),
+                    summary: self.summary.clone(),
+                    extra: extra
+                        .as_ref()
+                        .map(|extra| extra.value.as_str().into_owned().into()),
+                };
+                self.instrumentation
+                    .duration()
+                    .record(elapsed, key, || self.point_attributes(extra.clone()));
             }
             Outcome::Failed {
                 status_code,
                 error_type,
                 message,
             } => {
-                if let Some(code) = status_code {
-                    let code = KeyValue::new(attribute::DB_RESPONSE_STATUS_CODE, code);
-                    if let Some(span) = &span {
-                        span.set_attribute(code.clone());
-                    }
-                    self.metric_attributes.push(code);
-                }
+                let code =
+                    status_code.map(|code| KeyValue::new(attribute::DB_RESPONSE_STATUS_CODE, code));
                 let error_type = KeyValue::new(attribute::ERROR_TYPE, error_type);
                 if let Some(span) = &span {
+                    if let Some(code) = &code {
+                        span.set_attribute(code.clone());
+                    }
                     span.set_attribute(error_type.clone());
                     span.set_status(Status::error(message));
                 }
-                self.metric_attributes.push(error_type);
+                // Failures are few and their attributes many: recorded unbound.
+                let attributes = self.point_attributes(code.into_iter().chain([error_type]));
+                self.instrumentation
+                    .duration()
+                    .record_unbound(elapsed, &attributes);
             }
         }
-        self.instrumentation.duration().record(
-            self.started.elapsed().as_secs_f64(),
-            &self.metric_attributes,
-        );
         if let Some(span) = span {
             span.end();
         }

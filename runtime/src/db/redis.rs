@@ -162,7 +162,7 @@ impl<C: ConnectionLike + Send> ConnectionLike for Connection<C> {
             let command = Command::read(cmd, client.record_keys);
             Description {
                 operation: Some(command.name.clone()),
-                text: Some(command.text),
+                text: Some(super::bounded(command.text).into()),
                 ..Description::default()
             }
         }) else {
@@ -247,7 +247,7 @@ fn start_pipeline(client: &Client, pipeline: &Pipeline) -> Option<Operation> {
             .join("\n");
         Description {
             operation: Some(name),
-            text: Some(text),
+            text: Some(super::bounded(text).into()),
             batch_size: (commands.len() >= 2).then_some(commands.len()),
             ..Description::default()
         }
@@ -289,14 +289,75 @@ impl Command {
             first = false;
         }
         Self {
-            name: StringValue::from(name.into_owned()),
+            name: StringValue::from(name),
             text,
         }
     }
 }
 
+/// Commands named without allocating: the common ones.
+const COMMON: &[&str] = &[
+    "GET",
+    "SET",
+    "DEL",
+    "EXISTS",
+    "EXPIRE",
+    "TTL",
+    "INCR",
+    "INCRBY",
+    "DECR",
+    "DECRBY",
+    "MGET",
+    "MSET",
+    "SETEX",
+    "SETNX",
+    "GETEX",
+    "GETDEL",
+    "HGET",
+    "HSET",
+    "HDEL",
+    "HGETALL",
+    "HMGET",
+    "HINCRBY",
+    "LPUSH",
+    "RPUSH",
+    "LPOP",
+    "RPOP",
+    "LRANGE",
+    "LLEN",
+    "SADD",
+    "SREM",
+    "SMEMBERS",
+    "SISMEMBER",
+    "ZADD",
+    "ZREM",
+    "ZRANGE",
+    "ZSCORE",
+    "ZINCRBY",
+    "PUBLISH",
+    "EVAL",
+    "EVALSHA",
+    "PING",
+    "SCAN",
+    "XADD",
+    "XREAD",
+    "XACK",
+    "AUTH",
+    "HELLO",
+    "SELECT",
+    "UNLINK",
+    "PEXPIRE",
+];
+
 /// A command or subcommand name, upper case; `_OTHER` when it is not a plausible name.
 fn command_word(bytes: Option<&[u8]>) -> Cow<'static, str> {
+    if let Some(bytes) = bytes
+        && let Some(common) = COMMON
+            .iter()
+            .find(|name| name.as_bytes().eq_ignore_ascii_case(bytes))
+    {
+        return Cow::Borrowed(common);
+    }
     match bytes {
         Some(bytes)
             if !bytes.is_empty()

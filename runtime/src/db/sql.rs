@@ -17,6 +17,8 @@ const CACHE_LIMIT: usize = 1024;
 /// One statement, analysed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Analysis {
+    /// The fields below as attribute values, made once per cached statement.
+    pub(crate) values: Values,
     /// The text with every literal replaced by `?`, comments removed, white space folded and
     /// `IN (?, ?, ...)` lists folded to `IN (?)`.
     pub(crate) sanitized: String,
@@ -27,6 +29,15 @@ pub(crate) struct Analysis {
     pub(crate) collection: Option<String>,
     /// Operations and the tables they work on, in order: `SELECT orders customers`.
     pub(crate) summary: Option<String>,
+}
+
+/// [`Analysis`]'s strings as shared attribute values (cloned per call without copying).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Values {
+    pub(crate) sanitized: Option<opentelemetry::StringValue>,
+    pub(crate) operation: Option<opentelemetry::StringValue>,
+    pub(crate) collection: Option<opentelemetry::StringValue>,
+    pub(crate) summary: Option<opentelemetry::StringValue>,
 }
 
 /// How a database writes its literals.
@@ -362,10 +373,18 @@ fn is(word: &str, list: &[&str]) -> bool {
 /// Analyses one SQL text (see [`Analysis`]).
 pub(crate) fn analyze(sql: &str, dialect: Dialect) -> Analysis {
     let tokens = tokens(sql, dialect);
-    Analysis {
+    let mut analysis = Analysis {
         sanitized: sanitize(&tokens),
         ..describe(&tokens)
-    }
+    };
+    let value = |text: &Option<String>| text.clone().map(super::shared);
+    analysis.values = Values {
+        sanitized: Some(super::shared(super::bounded(analysis.sanitized.clone()))),
+        operation: value(&analysis.operation),
+        collection: value(&analysis.collection),
+        summary: value(&analysis.summary),
+    };
+    analysis
 }
 
 fn sanitize(tokens: &[Token<'_>]) -> String {
@@ -525,6 +544,7 @@ fn describe(tokens: &[Token<'_>]) -> Analysis {
     }
     tables.dedup();
     Analysis {
+        values: Values::default(),
         sanitized: String::new(),
         operation: first_operation.filter(|_| single),
         collection: (single && tables.len() == 1 && operations <= 1)

@@ -5,7 +5,6 @@
 //! RPCs; see [`crate::grpc`].
 
 mod body;
-mod bound;
 mod captured;
 #[cfg(feature = "reqwest")]
 mod client;

@@ -22,10 +22,10 @@ use crate::grpc;
 use crate::profiler::labels::SpanLabels;
 
 use super::body::ResponseBody;
-use super::bound::BoundHistograms;
 use super::captured::{CapturedHeaders, Side};
 use super::excluded::{self, ExcludedUrls};
 use super::headers::HeaderExtractor;
+use crate::metrics::bound::BoundHistograms;
 
 /// Instruments every request of the service it wraps: a server span named `{method} {route}`
 /// (or `{method}` when no route template is known) with the HTTP semantic-convention

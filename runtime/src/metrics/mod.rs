@@ -3,6 +3,8 @@
 //! first use against the installed meter provider.
 
 pub(crate) mod backend;
+#[cfg(any(feature = "http-server", feature = "_db"))]
+pub(crate) mod bound;
 pub(crate) mod build_info;
 mod guard;
 pub(crate) mod provider;

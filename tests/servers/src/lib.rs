@@ -54,7 +54,20 @@ pub struct Postgres {
 impl Postgres {
     /// Starts a server, installing PostgreSQL first where it is missing and this is root.
     pub fn start() -> Result<Postgres, StartError> {
-        let bin = postgres_bin().or_else(|_| {
+        Self::start_with(true)
+    }
+
+    /// Starts a server if PostgreSQL is installed; otherwise the error names the command
+    /// that installs it.
+    pub fn start_if_installed() -> Result<Postgres, StartError> {
+        Self::start_with(false)
+    }
+
+    fn start_with(may_install: bool) -> Result<Postgres, StartError> {
+        let bin = postgres_bin().or_else(|error| {
+            if !may_install {
+                return Err(error);
+            }
             install("postgresql")?;
             postgres_bin()
         })?;
@@ -172,7 +185,20 @@ pub struct Redis {
 impl Redis {
     /// Starts a server, installing Redis first where it is missing and this is root.
     pub fn start() -> Result<Redis, StartError> {
-        let binary = find_in_path("redis-server").or_else(|_| {
+        Self::start_with(true)
+    }
+
+    /// Starts a server if Redis is installed; otherwise the error names the command that
+    /// installs it.
+    pub fn start_if_installed() -> Result<Redis, StartError> {
+        Self::start_with(false)
+    }
+
+    fn start_with(may_install: bool) -> Result<Redis, StartError> {
+        let binary = find_in_path("redis-server").or_else(|error| {
+            if !may_install {
+                return Err(error);
+            }
             install("redis-server")?;
             find_in_path("redis-server")
         })?;

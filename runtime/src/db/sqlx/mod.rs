@@ -89,13 +89,14 @@ impl Client {
     fn start(&self, sql: &str) -> Option<super::Operation> {
         INSTRUMENTATION.start(&self.target, || {
             let analysis = super::sql::analyze_cached(sql, self.dialect);
+            let values = &analysis.values;
             Description {
-                operation: analysis.operation.clone().map(StringValue::from),
-                collection: analysis.collection.clone().map(StringValue::from),
-                summary: analysis.summary.clone().map(StringValue::from),
+                operation: values.operation.clone(),
+                collection: values.collection.clone(),
+                summary: values.summary.clone(),
                 text: match self.query_text {
-                    QueryText::Sanitized => Some(analysis.sanitized.clone()),
-                    QueryText::Raw => Some(sql.to_owned()),
+                    QueryText::Sanitized => values.sanitized.clone(),
+                    QueryText::Raw => Some(super::bounded(sql.to_owned()).into()),
                     QueryText::Off => None,
                 },
                 batch_size: None,
@@ -109,7 +110,7 @@ impl Client {
         INSTRUMENTATION.start(&self.target, || Description {
             operation: Some(operation.into()),
             summary: Some(operation.into()),
-            text: (self.query_text != QueryText::Off).then(|| operation.to_owned()),
+            text: (self.query_text != QueryText::Off).then(|| operation.into()),
             ..Description::default()
         })
     }
@@ -120,10 +121,12 @@ impl Client {
 fn target_of<DB: Database>(
     options: &<DB::Connection as sqlx_core::connection::Connection>::Options,
 ) -> (Target, Dialect) {
-    // `to_url_lossy` panics in drivers that do not implement it: only the known ones are
-    // asked, each of which does.
-    let url = matches!(DB::NAME, "PostgreSQL" | "MySQL" | "SQLite" | "Any")
-        .then(|| options.to_url_lossy());
+    // `to_url_lossy` panics in drivers that do not implement it, and SQLite's panics on an
+    // in-memory database: only the server databases are asked (SQLite has no server to
+    // name), and a panic is caught and taken as no URL.
+    let url = matches!(DB::NAME, "PostgreSQL" | "MySQL" | "Any")
+        .then(|| crate::panic_hook::caught(|| options.to_url_lossy()))
+        .flatten();
     let scheme = url.as_ref().map_or("", |url| url.scheme());
     let system: &'static str = match (DB::NAME, scheme) {
         (_, "postgres" | "postgresql") | ("PostgreSQL", _) => "postgresql",
@@ -291,12 +294,12 @@ impl<DB: Database> Pool<DB> {
     /// Starts a transaction on a connection of the pool, as `sqlx::Pool::begin`: the `BEGIN`
     /// is a span; queries through `&mut *tx` are traced, and so are `commit` and `rollback`.
     pub async fn begin(&self) -> Result<Transaction<'static, DB>, sqlx_core::Error> {
-        let connection = self.acquire_timed().await?;
+        // The span covers the wait for a connection too, as a query's does.
         let operation = self.shared.client.start_control("BEGIN");
-        let begun = super::in_operation(
-            operation.as_ref(),
-            sqlx_core::transaction::Transaction::begin(connection, None),
-        )
+        let begun = super::in_operation(operation.as_ref(), async {
+            let connection = self.acquire_timed().await?;
+            sqlx_core::transaction::Transaction::begin(connection, None).await
+        })
         .await;
         executor::end(operation, begun.as_ref().map(|_| None));
         Ok(Transaction {

@@ -1,6 +1,6 @@
-//! A histogram bound once per attribute set, for the few sets a layer records again and
-//! again (route × method × status): a request then skips the SDK's lookup of its attributes,
-//! which hashes and compares every key and value.
+//! A histogram bound once per attribute set, for the few sets recorded again and again (an
+//! HTTP route × method × status, a database statement on one server): a call then skips the
+//! SDK's lookup of its attributes, which hashes and compares every key and value.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -25,6 +25,12 @@ impl<K: Hash + Eq> BoundHistograms<K> {
             histogram,
             bound: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Records `value` with `attributes`, without binding them.
+    #[cfg(feature = "_db")]
+    pub(crate) fn record_unbound(&self, value: f64, attributes: &[KeyValue]) {
+        self.histogram.record(value, attributes);
     }
 
     /// Records `value` for the attribute set `key` names; `attributes` makes the set the
