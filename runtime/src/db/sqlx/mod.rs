@@ -428,21 +428,31 @@ impl<DB: Database> DerefMut for Transaction<'_, DB> {
     }
 }
 
-impl<DB: Database> Transaction<'_, DB> {
+impl<'c, DB: Database> Transaction<'c, DB> {
     /// Commits, as a `COMMIT` span.
     pub async fn commit(self) -> Result<(), sqlx_core::Error> {
-        let Connection { inner, shared } = self.connection;
-        let operation = shared.client.start_control("COMMIT");
-        let done = super::in_operation(operation.as_ref(), inner.commit()).await;
-        executor::end(operation, done.as_ref().map(|()| None));
-        done
+        self.end("COMMIT", sqlx_core::transaction::Transaction::commit)
+            .await
     }
 
     /// Rolls back, as a `ROLLBACK` span.
     pub async fn rollback(self) -> Result<(), sqlx_core::Error> {
+        self.end("ROLLBACK", sqlx_core::transaction::Transaction::rollback)
+            .await
+    }
+
+    /// Ends the transaction with `end` (sqlx's commit or rollback) as an `operation` span.
+    async fn end<F>(
+        self,
+        operation: &'static str,
+        end: impl FnOnce(sqlx_core::transaction::Transaction<'c, DB>) -> F,
+    ) -> Result<(), sqlx_core::Error>
+    where
+        F: std::future::Future<Output = Result<(), sqlx_core::Error>>,
+    {
         let Connection { inner, shared } = self.connection;
-        let operation = shared.client.start_control("ROLLBACK");
-        let done = super::in_operation(operation.as_ref(), inner.rollback()).await;
+        let operation = shared.client.start_control(operation);
+        let done = super::in_operation(operation.as_ref(), end(inner)).await;
         executor::end(operation, done.as_ref().map(|()| None));
         done
     }

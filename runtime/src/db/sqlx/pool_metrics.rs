@@ -104,39 +104,40 @@ fn observe_in_current_provider() {
             });
         })
         .build();
-    meter
-        .i64_observable_up_down_counter(metric::DB_CLIENT_CONNECTION_MAX)
-        .with_unit("{connection}")
-        .with_description("The maximum number of open connections allowed.")
-        .with_callback(|observer| {
-            each_pool(|name, pool| {
-                observer.observe(
-                    i64::try_from(pool.bounds().0).unwrap_or(i64::MAX),
-                    &[KeyValue::new(
-                        attribute::DB_CLIENT_CONNECTION_POOL_NAME,
-                        name,
-                    )],
-                );
-            });
-        })
-        .build();
-    meter
-        .i64_observable_up_down_counter(metric::DB_CLIENT_CONNECTION_IDLE_MIN)
-        .with_unit("{connection}")
-        .with_description("The minimum number of idle open connections allowed.")
-        .with_callback(|observer| {
-            each_pool(|name, pool| {
-                observer.observe(
-                    i64::try_from(pool.bounds().1).unwrap_or(i64::MAX),
-                    &[KeyValue::new(
-                        attribute::DB_CLIENT_CONNECTION_POOL_NAME,
-                        name,
-                    )],
-                );
-            });
-        })
-        .build();
+    let bounds: [PoolBound; 2] = [
+        (
+            metric::DB_CLIENT_CONNECTION_MAX,
+            "The maximum number of open connections allowed.",
+            |pool| pool.max,
+        ),
+        (
+            metric::DB_CLIENT_CONNECTION_IDLE_MIN,
+            "The minimum number of idle open connections allowed.",
+            |pool| pool.min,
+        ),
+    ];
+    for (name, description, bound) in bounds {
+        meter
+            .i64_observable_up_down_counter(name)
+            .with_unit("{connection}")
+            .with_description(description)
+            .with_callback(move |observer| {
+                each_pool(|name, pool| {
+                    observer.observe(
+                        i64::try_from(bound(pool)).unwrap_or(i64::MAX),
+                        &[KeyValue::new(
+                            attribute::DB_CLIENT_CONNECTION_POOL_NAME,
+                            name,
+                        )],
+                    );
+                });
+            })
+            .build();
+    }
 }
+
+/// An observed pool size: instrument name, description, and how to read it.
+type PoolBound = (&'static str, &'static str, fn(&SummedPool) -> u64);
 
 /// Calls `read` for each live pool; pools sharing a name are added up, as one pool.
 fn each_pool(mut read: impl FnMut(StringValue, &SummedPool)) {
@@ -183,10 +184,6 @@ struct SummedPool {
 impl SummedPool {
     fn connections(&self) -> (u64, u64) {
         (self.used, self.idle)
-    }
-
-    fn bounds(&self) -> (u64, u64) {
-        (self.max, self.min)
     }
 }
 
