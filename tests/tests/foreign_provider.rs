@@ -321,3 +321,59 @@ fn threads_starting_together_on_a_provider_installed_by_hand_lose_no_span() {
     assert_eq!(spans.len(), THREADS * CALLS);
     let _ = provider.shutdown();
 }
+
+#[test]
+fn database_spans_reach_a_provider_the_application_built_by_hand() {
+    let _serial = serial();
+    let redis_server = otel_local_servers::Redis::start().unwrap_or_else(|error| panic!("{error}"));
+    let exporter = InMemorySpanExporter::default();
+    let sampler = CountingSampler::default();
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(sampler.clone())
+        .with_span_processor(SimpleSpanProcessor::new(exporter.clone()))
+        .build();
+    global::set_tracer_provider(provider.clone());
+
+    let url = redis_server.url();
+    let value = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let client = redis::Client::open(url).expect("a client");
+            let connection = client
+                .get_multiplexed_async_connection()
+                .await
+                .expect("connect");
+            let mut cache = otel::redis::Connection::new(connection, client.get_connection_info());
+            let value: Option<String> = redis::AsyncCommands::get(&mut cache, "absent")
+                .await
+                .expect("GET");
+            value
+        })
+    })
+    .join()
+    .expect("the call");
+    assert_eq!(value, None);
+    let spans = exporter.get_finished_spans().expect("spans");
+    let get = spans
+        .iter()
+        .find(|span| span.name == "GET")
+        .unwrap_or_else(|| panic!("no GET span in {spans:#?}"));
+    assert_eq!(get.span_kind, SpanKind::Client);
+    let asked = lock(&sampler.asked);
+    let (_, kind, attributes) = asked
+        .iter()
+        .find(|(name, ..)| name == "GET")
+        .expect("the application's sampler saw the GET");
+    assert_eq!(*kind, SpanKind::Client);
+    assert!(
+        attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "db.system.name" && kv.value.as_str() == "redis"),
+        "{attributes:?}"
+    );
+    drop(asked);
+    let _ = provider.shutdown();
+}

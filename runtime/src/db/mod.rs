@@ -16,8 +16,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
+use opentelemetry::metrics::Histogram;
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, global};
+use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, Value, global};
 use opentelemetry_semantic_conventions::{attribute, metric};
 
 use crate::generation::PerGeneration;
@@ -164,19 +165,37 @@ impl Instrumentation {
         })
     }
 
-    fn duration(&self) -> Arc<BoundHistograms<PointKey>> {
-        self.duration
-            .get(crate::metrics::backend::generation(), || {
-                Arc::new(BoundHistograms::new(
-                    global::meter_provider()
-                        .meter_with_scope(self.scope())
-                        .f64_histogram(metric::DB_CLIENT_OPERATION_DURATION)
-                        .with_unit("s")
-                        .with_description("Duration of database client operations.")
-                        .with_boundaries(DURATION_BUCKETS.to_vec())
-                        .build(),
-                ))
-            })
+    /// `db.client.operation.duration` from the meter provider installed now.
+    fn histogram(&self) -> Histogram<f64> {
+        global::meter_provider()
+            .meter_with_scope(self.scope())
+            .f64_histogram(metric::DB_CLIENT_OPERATION_DURATION)
+            .with_unit("s")
+            .with_description("Duration of database client operations.")
+            .with_boundaries(DURATION_BUCKETS.to_vec())
+            .build()
+    }
+
+    /// Records one duration point. With a meter provider `otel` installed, the attribute set
+    /// `key` names is bound once per provider; otherwise (a provider installed by hand, which
+    /// cannot announce itself, or none) the point goes to the global provider's histogram as
+    /// it is now, unbound.
+    fn record(
+        &self,
+        seconds: f64,
+        key: Option<PointKey>,
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+    ) {
+        let generation = crate::metrics::backend::generation();
+        match key {
+            Some(key) if generation != 0 => self
+                .duration
+                .get(generation, || {
+                    Arc::new(BoundHistograms::new(self.histogram()))
+                })
+                .record(seconds, key, attributes),
+            _ => self.histogram().record(seconds, &attributes()),
+        }
     }
 
     /// Starts an operation on `target`: a client span under the current context and the
@@ -361,13 +380,13 @@ impl Operation {
                     operation: self.operation.clone(),
                     collection: self.collection.clone(),
                     summary: self.summary.clone(),
-                    extra: extra
-                        .as_ref()
-                        .map(|extra| extra.value.as_str().into_owned().into()),
+                    extra: extra.as_ref().map(|extra| match &extra.value {
+                        Value::String(value) => value.clone(),
+                        other => other.as_str().into_owned().into(),
+                    }),
                 };
                 self.instrumentation
-                    .duration()
-                    .record(elapsed, key, || self.point_attributes(extra.clone()));
+                    .record(elapsed, Some(key), || self.point_attributes(extra.clone()));
             }
             Outcome::Failed {
                 status_code,
@@ -385,10 +404,9 @@ impl Operation {
                     span.set_status(Status::error(message));
                 }
                 // Failures are few and their attributes many: recorded unbound.
-                let attributes = self.point_attributes(code.into_iter().chain([error_type]));
-                self.instrumentation
-                    .duration()
-                    .record_unbound(elapsed, &attributes);
+                self.instrumentation.record(elapsed, None, || {
+                    self.point_attributes(code.into_iter().chain([error_type]))
+                });
             }
         }
         if let Some(span) = span {

@@ -27,12 +27,6 @@ impl<K: Hash + Eq> BoundHistograms<K> {
         }
     }
 
-    /// Records `value` with `attributes`, without binding them.
-    #[cfg(feature = "_db")]
-    pub(crate) fn record_unbound(&self, value: f64, attributes: &[KeyValue]) {
-        self.histogram.record(value, attributes);
-    }
-
     /// Records `value` for the attribute set `key` names; `attributes` makes the set the
     /// first time `key` is seen.
     pub(crate) fn record(&self, value: f64, key: K, attributes: impl FnOnce() -> Vec<KeyValue>) {
