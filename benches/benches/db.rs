@@ -10,7 +10,8 @@
 //! The round trips vary by several microseconds from run to run on a small machine, more
 //! than the instrumentation costs; the `redis_get_in_process` group therefore also runs the
 //! three Redis cases against a connection that answers in process (no network, no runtime),
-//! which measures what each adds by itself.
+//! which measures what each adds by itself, and first, before any provider is installed,
+//! the plain connection against `otel::redis` with telemetry off.
 //!
 //! ```text
 //! cargo bench -p otel-benches --bench db
@@ -128,6 +129,34 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
+
+    // Nothing installed yet: what the wrappers cost when telemetry is off.
+    let info_client = redis::Client::open(redis_server.url()).expect("a redis client");
+    let mut group = criterion.benchmark_group("redis_get_in_process_without_sdk");
+    let mut answering_off = Answering;
+    let mut traced_off = otel::redis::Connection::new(Answering, info_client.get_connection_info());
+    group.bench_function("plain", |b| {
+        b.iter(|| {
+            otel_benches::poll_to_end(async {
+                let value: Option<String> =
+                    redis::AsyncCommands::get(&mut answering_off, "bench:key")
+                        .await
+                        .expect("GET");
+                value
+            })
+        })
+    });
+    group.bench_function("otel_redis", |b| {
+        b.iter(|| {
+            otel_benches::poll_to_end(async {
+                let value: Option<String> = redis::AsyncCommands::get(&mut traced_off, "bench:key")
+                    .await
+                    .expect("GET");
+                value
+            })
+        })
+    });
+    group.finish();
 
     let provider = SdkTracerProvider::builder()
         .with_span_processor(sdk_batch_processor())

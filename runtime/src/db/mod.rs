@@ -206,10 +206,13 @@ impl Instrumentation {
         target: &Target,
         describe: impl FnOnce() -> Description,
     ) -> Option<Operation> {
-        let mut trace_generation = installed::generation();
-        if trace_generation == 0 || installed::check_due() {
-            trace_generation = installed::check_global();
-        }
+        // As `#[otel::span]`: the installed generation, and on this thread's periodic look
+        // (every 1,024 calls) the global provider, which one installed by hand replaces.
+        let trace_generation = if installed::check_due() {
+            installed::check_global()
+        } else {
+            installed::generation()
+        };
         let metrics_on = crate::metrics::backend::generation() != 0;
         if trace_generation == 0 && !metrics_on {
             return None;
@@ -220,6 +223,9 @@ impl Instrumentation {
         } else {
             self.start_span(trace_generation, target, &description)
         };
+        if cx.is_none() && !metrics_on {
+            return None;
+        }
         Some(Operation {
             instrumentation: self,
             cx,
@@ -263,14 +269,22 @@ impl Instrumentation {
             let builder = SpanBuilder::from_name(name)
                 .with_kind(SpanKind::Client)
                 .with_attributes(attributes);
-            Some(match tracer {
+            let cx = match tracer {
                 SiteTracer::Sdk(tracer) => {
                     parent.with_span(tracer.build_with_context(builder, parent))
                 }
                 SiteTracer::Global(tracer) => {
                     parent.with_span(tracer.build_with_context(builder, parent))
                 }
-            })
+            };
+            let started = cx.span().span_context().clone();
+            if !started.is_valid() || started.span_id() == parent.span().span_context().span_id() {
+                // A no-op tracer (the default global provider, or one shut down): back to the
+                // disabled path, as `#[otel::span]` goes.
+                installed::records_nothing(generation);
+                return None;
+            }
+            Some(cx)
         })
     }
 }
