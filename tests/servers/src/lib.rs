@@ -90,7 +90,10 @@ impl Postgres {
                 run_as,
             };
             match server.init_and_start() {
-                Ok(()) => return Ok(server),
+                Ok(()) => {
+                    server.stop_after_exit();
+                    return Ok(server);
+                }
                 Err(error) => last = error.0,
             }
         }
@@ -146,6 +149,20 @@ impl Postgres {
             fail(format!("{error}\n{log}"))
         })?;
         wait_for_port(self.port, Duration::from_secs(10))
+    }
+
+    /// Stops the server and removes its directory once this process has ended, should the
+    /// server never be dropped (tests keep theirs in a `static`).
+    fn stop_after_exit(&self) {
+        let run_as = self
+            .run_as
+            .map(|user| format!("runuser -u {user} -- "))
+            .unwrap_or_default();
+        clean_up_after_exit(&format!(
+            "{run_as}'{bin}/pg_ctl' -D '{dir}/data' -m immediate stop; rm -rf '{dir}'",
+            bin = self.bin.display(),
+            dir = self.dir.display()
+        ));
     }
 
     fn command(&self, program: &str) -> Command {
@@ -224,7 +241,12 @@ impl Redis {
                 .spawn()
                 .map_err(|e| fail(format!("could not start redis-server: {e}")))?;
             match wait_for_port(port, Duration::from_secs(10)) {
-                Ok(()) => return Ok(Redis { port, child }),
+                Ok(()) => {
+                    clean_up_after_exit(&format!(
+                        "redis-cli -p {port} -a '{PASSWORD}' --no-auth-warning shutdown nosave"
+                    ));
+                    return Ok(Redis { port, child });
+                }
                 Err(error) => {
                     let _ = child.kill();
                     last = error.0;
@@ -245,6 +267,22 @@ impl Drop for Redis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs the shell command `cleanup` once this process has ended, however it ends: a server
+/// kept in a `static` is never dropped, and a server left running would outlive the tests.
+fn clean_up_after_exit(cleanup: &str) {
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {cleanup}",
+        pid = std::process::id()
+    );
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
 }
 
 fn wait_for_port(port: u16, timeout: Duration) -> Result<(), StartError> {
