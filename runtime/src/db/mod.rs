@@ -199,7 +199,7 @@ impl Instrumentation {
     }
 
     /// Starts an operation on `target`: a client span under the current context and the
-    /// clock of its duration. `None`, at the cost of two relaxed loads and a thread-local
+    /// clock of its duration. `None`, at the cost of a relaxed load or two and a thread-local
     /// countdown, when neither traces nor metrics are recorded; `describe` then never runs.
     pub(crate) fn start(
         &'static self,
@@ -217,11 +217,11 @@ impl Instrumentation {
         if trace_generation == 0 && !metrics_on {
             return None;
         }
-        let description = describe();
+        let mut description = describe();
         let cx = if trace_generation == 0 {
             None
         } else {
-            self.start_span(trace_generation, target, &description)
+            self.start_span(trace_generation, target, &mut description)
         };
         if cx.is_none() && !metrics_on {
             return None;
@@ -242,7 +242,7 @@ impl Instrumentation {
         &self,
         generation: u64,
         target: &Target,
-        description: &Description,
+        description: &mut Description,
     ) -> Option<Context> {
         Context::map_current(|parent| {
             if parent.is_telemetry_suppressed() {
@@ -257,8 +257,8 @@ impl Instrumentation {
             let mut attributes = Vec::with_capacity(target.attributes.len() + 8);
             attributes.extend_from_slice(&target.attributes);
             description.push_attributes(&mut attributes);
-            if let Some(text) = &description.text {
-                attributes.push(KeyValue::new(attribute::DB_QUERY_TEXT, text.clone()));
+            if let Some(text) = description.text.take() {
+                attributes.push(KeyValue::new(attribute::DB_QUERY_TEXT, text));
             }
             if let Some(size) = description.batch_size {
                 attributes.push(KeyValue::new(

@@ -295,80 +295,80 @@ impl Command {
     }
 }
 
-/// Commands named without allocating: the common ones.
+/// Commands named without allocating: the common ones, sorted for a binary search.
 const COMMON: &[&str] = &[
-    "GET",
-    "SET",
-    "DEL",
-    "EXISTS",
-    "EXPIRE",
-    "TTL",
-    "INCR",
-    "INCRBY",
+    "AUTH",
     "DECR",
     "DECRBY",
-    "MGET",
-    "MSET",
-    "SETEX",
-    "SETNX",
-    "GETEX",
-    "GETDEL",
-    "HGET",
-    "HSET",
-    "HDEL",
-    "HGETALL",
-    "HMGET",
-    "HINCRBY",
-    "LPUSH",
-    "RPUSH",
-    "LPOP",
-    "RPOP",
-    "LRANGE",
-    "LLEN",
-    "SADD",
-    "SREM",
-    "SMEMBERS",
-    "SISMEMBER",
-    "ZADD",
-    "ZREM",
-    "ZRANGE",
-    "ZSCORE",
-    "ZINCRBY",
-    "PUBLISH",
+    "DEL",
     "EVAL",
     "EVALSHA",
+    "EXISTS",
+    "EXPIRE",
+    "GET",
+    "GETDEL",
+    "GETEX",
+    "HDEL",
+    "HELLO",
+    "HGET",
+    "HGETALL",
+    "HINCRBY",
+    "HMGET",
+    "HSET",
+    "INCR",
+    "INCRBY",
+    "LLEN",
+    "LPOP",
+    "LPUSH",
+    "LRANGE",
+    "MGET",
+    "MSET",
+    "PEXPIRE",
     "PING",
+    "PUBLISH",
+    "RPOP",
+    "RPUSH",
+    "SADD",
     "SCAN",
+    "SELECT",
+    "SET",
+    "SETEX",
+    "SETNX",
+    "SISMEMBER",
+    "SMEMBERS",
+    "SREM",
+    "TTL",
+    "UNLINK",
+    "XACK",
     "XADD",
     "XREAD",
-    "XACK",
-    "AUTH",
-    "HELLO",
-    "SELECT",
-    "UNLINK",
-    "PEXPIRE",
+    "ZADD",
+    "ZINCRBY",
+    "ZRANGE",
+    "ZREM",
+    "ZSCORE",
 ];
 
 /// A command or subcommand name, upper case; `_OTHER` when it is not a plausible name.
 fn command_word(bytes: Option<&[u8]>) -> Cow<'static, str> {
-    if let Some(bytes) = bytes
-        && let Some(common) = COMMON
-            .iter()
-            .find(|name| name.as_bytes().eq_ignore_ascii_case(bytes))
-    {
-        return Cow::Borrowed(common);
-    }
-    match bytes {
-        Some(bytes)
-            if !bytes.is_empty()
-                && bytes.len() <= COMMAND_LIMIT
-                && bytes.iter().all(|b| {
-                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'|')
-                }) =>
-        {
-            Cow::Owned(String::from_utf8_lossy(bytes).to_ascii_uppercase())
-        }
-        _ => Cow::Borrowed("_OTHER"),
+    let Some(bytes) = bytes.filter(|bytes| {
+        !bytes.is_empty()
+            && bytes.len() <= COMMAND_LIMIT
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'|'))
+    }) else {
+        return Cow::Borrowed("_OTHER");
+    };
+    let mut upper = [0u8; COMMAND_LIMIT];
+    let upper = &mut upper[..bytes.len()];
+    upper.copy_from_slice(bytes);
+    upper.make_ascii_uppercase();
+    // ASCII by the filter above.
+    let upper = std::str::from_utf8(upper).unwrap_or("_OTHER");
+    match COMMON.binary_search(&upper) {
+        Ok(found) => Cow::Borrowed(COMMON[found]),
+        Err(_) => Cow::Owned(upper.to_owned()),
     }
 }
 
