@@ -54,11 +54,13 @@ impl Generation {
 /// installs another provider of that signal (tests, a second `init`), so it is never left
 /// bound to the no-op provider that was global before. Read without a lock: every request
 /// reads it.
+#[cfg(any(feature = "http-server", feature = "_db"))]
 #[derive(Debug)]
 pub(crate) struct PerGeneration<T> {
     made: arc_swap::ArcSwapOption<(u64, T)>,
 }
 
+#[cfg(any(feature = "http-server", feature = "_db"))]
 impl<T: Clone> PerGeneration<T> {
     pub(crate) const fn new() -> Self {
         Self {

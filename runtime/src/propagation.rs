@@ -15,6 +15,7 @@
 //! let _current = parent.attach();
 //! ```
 
+use opentelemetry::baggage::{BaggageExt as _, KeyValueMetadata};
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::{Context, global};
 
@@ -44,4 +45,38 @@ pub fn inject_headers(headers: &mut http::HeaderMap) {
 #[cfg(feature = "http-server")]
 pub fn extract_headers(headers: &http::HeaderMap) -> Context {
     extract(&crate::http::HeaderExtractor(headers))
+}
+
+/// The current context with one baggage entry added, or replaced when `key` is there already,
+/// keeping every other entry the caller sent, with its metadata (the OpenTelemetry API's
+/// `Context::current_with_baggage` replaces the whole baggage). Attach it for the work that
+/// should carry the entry; `inject` and the HTTP and gRPC clients then send it on. The
+/// W3C limits apply: an entry past 64 entries or 8,192 bytes is not added.
+///
+/// ```
+/// let _outer = otel::propagation::with_baggage("tenant", "acme").attach();
+/// let _inner = otel::propagation::with_baggage("plan", "gold").attach();
+/// assert_eq!(otel::propagation::baggage("tenant").as_deref(), Some("acme"));
+/// assert_eq!(otel::propagation::baggage("plan").as_deref(), Some("gold"));
+/// ```
+pub fn with_baggage(key: impl Into<String>, value: impl Into<String>) -> Context {
+    let (key, value) = (key.into(), value.into());
+    Context::map_current(|cx| {
+        // A copy of the caller's entries, their metadata included, less the one replaced.
+        let mut entries: Vec<KeyValueMetadata> = cx
+            .baggage()
+            .iter()
+            .filter(|(existing, _)| existing.as_str() != key)
+            .map(|(existing, (value, metadata))| {
+                KeyValueMetadata::new(existing.clone(), value.clone(), metadata.clone())
+            })
+            .collect();
+        entries.push(KeyValueMetadata::new(key, value, ""));
+        cx.with_baggage(entries)
+    })
+}
+
+/// The value of one baggage entry of the current context.
+pub fn baggage(key: &str) -> Option<String> {
+    Context::map_current(|cx| cx.baggage().get(key).map(|value| value.as_str().to_owned()))
 }
