@@ -502,6 +502,7 @@ fn the_sdks_self_metrics_count_a_full_queue() {
 /// (`subscriber = false`): its JSON stdout and the collector's log records carry the same
 /// trace id, and a `log::info!` inside an annotated function arrives as a log record with
 /// that function's trace and span ids; `log` records are filtered on their real targets.
+/// Every record has its time, its code location, and an event name only when given one.
 #[test]
 fn a_composed_subscriber_keeps_its_json_logs_and_exports_the_same_records() {
     let collector = Collector::start();
@@ -532,7 +533,9 @@ fn a_composed_subscriber_keeps_its_json_logs_and_exports_the_same_records() {
     );
 
     let output = collector.wait_for(Duration::from_secs(10), |out| {
-        out.contains("order checked out") && out.contains("logged through the log crate")
+        out.contains("order checked out")
+            && out.contains("logged through the log crate")
+            && out.contains("a name of its own")
     });
     let logs = received::logs(&output);
     for body in [
@@ -545,7 +548,34 @@ fn a_composed_subscriber_keeps_its_json_logs_and_exports_the_same_records() {
             .unwrap_or_else(|| panic!("{body} missing; collector received:\n{output}"));
         assert_eq!(log.trace_id, trace_id, "{body}: {output}");
         assert_eq!(log.span_id, span_id, "{body}: {output}");
+        // Row 1 of the reference comparison: the event's time, no tracing default name, and
+        // the code location on the current conventions, for `tracing` and `log` alike.
+        let timestamp: u128 = field_of(&log.text, "Timestamp").parse().unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos();
+        assert!(
+            now - 600_000_000_000 < timestamp && timestamp <= now,
+            "{body}: Timestamp {timestamp}: {output}"
+        );
+        assert!(!log.text.contains("EventName"), "{body}: {output}");
+        assert!(
+            log.text
+                .contains("code.file.path: Str(tests/src/bin/composed_subscriber.rs)"),
+            "{body}: {output}"
+        );
+        assert!(
+            log.text.contains("code.line.number: Int("),
+            "{body}: {output}"
+        );
+        assert!(!log.text.contains("log."), "{body}: {output}");
     }
+    let named = logs
+        .iter()
+        .find(|l| l.body == "Str(an event with a name of its own)")
+        .unwrap_or_else(|| panic!("the named event is missing: {output}"));
+    assert!(named.text.contains("EventName: order.paid\n"), "{output}");
     // `log` records are filtered on their own targets, as `tracing` events are.
     for held_back in ["held back by log_filter", "the export path's own record"] {
         assert!(!output.contains(held_back), "{held_back}: {output}");
@@ -580,4 +610,14 @@ fn a_preset_global_subscriber_gets_one_warning_saying_how_to_compose() {
         })
         .count();
     assert_eq!(hints, 1, "{run:#?}");
+}
+
+/// The value of the first `name: value` line of a collector block.
+fn field_of(block: &str, name: &str) -> String {
+    block
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix(name)?.strip_prefix(": "))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }

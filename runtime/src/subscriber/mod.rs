@@ -3,7 +3,6 @@
 //! subscriber, or handed out by [`tracing_layer`] for one the application composes.
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::sync::Mutex;
@@ -172,7 +171,8 @@ where
             .with_filter(BridgeFilter::new(&bridge.log_filter))
     });
     let events = bridge.logger.as_ref().map(|provider| {
-        OpenTelemetryTracingBridge::new(provider).with_filter(BridgeFilter::new(&bridge.log_filter))
+        crate::logs::bridge::LogBridge::new(provider)
+            .with_filter(BridgeFilter::new(&bridge.log_filter))
     });
     // The SDK reports export failures and dropped data as `tracing` warnings: show each kind
     // once (and only warnings: its debug events include configuration with header values).

@@ -183,6 +183,7 @@ pub(crate) fn emit_log_record(cx: &Context, report: &ErrorReport) {
     };
     let mut record = logger.create_log_record();
     record.set_event_name("exception");
+    record.set_timestamp(std::time::SystemTime::now());
     record.set_severity_number(Severity::Error);
     record.set_severity_text("ERROR");
     record.set_body(AnyValue::from(report.message.clone()));

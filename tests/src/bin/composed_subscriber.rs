@@ -52,6 +52,7 @@ fn checkout(order: u64) {
         "order checked out"
     );
     log::info!("order {order} logged through the log crate");
+    tracing::info!(name: "order.paid", order, "an event with a name of its own");
     // Not exported: a target the log filter holds at warn, and the export path's own.
     log::info!(target: "noisy", "held back by log_filter");
     log::info!(target: "reqwest::connect", "the export path's own record");

@@ -31,6 +31,8 @@ impl LogExporter for ConsoleLogExporter {
             let _ = write!(out, "{} {level} {body}", style::dim(&time));
             let attributes: Vec<String> = record
                 .attributes_iter()
+                // The code location is noise on a console, as on the trace tree.
+                .filter(|(key, _)| !key.as_str().starts_with("code."))
                 .map(|(k, v)| format!("{k}={}", any_value(v)))
                 .collect();
             if !attributes.is_empty() {
