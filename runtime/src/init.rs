@@ -1,7 +1,7 @@
 //! `init`: resolve the configuration, build and install the pipelines, return the guard.
 
 use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use crate::config::{Config, Propagator, Settings};
 use crate::diagnostics::warn_once;
@@ -176,7 +176,9 @@ fn install_propagators(propagators: &[Propagator]) {
         Vec::new();
     for propagator in propagators {
         match propagator {
-            Propagator::TraceContext => list.push(Box::new(TraceContextPropagator::new())),
+            Propagator::TraceContext => {
+                list.push(Box::new(crate::propagation::TraceContext::default()));
+            }
             Propagator::Baggage => list.push(Box::new(BaggagePropagator::new())),
             Propagator::None => {}
         }

@@ -571,6 +571,39 @@ fn a_composed_subscriber_keeps_its_json_logs_and_exports_the_same_records() {
         );
         assert!(!log.text.contains("log."), "{body}: {output}");
     }
+    // Row 6: the resource's host, OS and process attributes, as the reference detects them.
+    let resource = output
+        .split("ResourceLog #0")
+        .nth(1)
+        .and_then(|rest| rest.split("ScopeLogs #0").next())
+        .unwrap_or_else(|| panic!("no resource of the logs: {output}"));
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("Linux");
+    let rustc = String::from_utf8(
+        std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .arg("--version")
+            .output()
+            .expect("rustc runs")
+            .stdout,
+    )
+    .expect("text");
+    let rustc_version = rustc.split_whitespace().nth(1).expect("a version");
+    let parent = format!("process.parent_pid: Int({})", std::process::id());
+    for expected in [
+        format!("os.version: Str({})", kernel.trim()),
+        format!("process.runtime.version: Str({rustc_version})"),
+        format!("process.runtime.description: Str({})", rustc.trim()),
+        "process.command: Str(".to_owned(),
+        parent,
+    ] {
+        assert!(resource.contains(&expected), "{expected}: {resource}");
+    }
+    match std::fs::read_to_string("/etc/machine-id") {
+        Ok(id) => assert!(
+            resource.contains(&format!("host.id: Str({})", id.trim())),
+            "{resource}"
+        ),
+        Err(_) => assert!(!resource.contains("host.id"), "{resource}"),
+    }
     let named = logs
         .iter()
         .find(|l| l.body == "Str(an event with a name of its own)")

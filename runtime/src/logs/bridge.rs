@@ -85,7 +85,8 @@ fn given_name(metadata: &'static Metadata<'static>) -> Option<&'static str> {
         .and_then(|rest| rest.strip_prefix(':'))
         .is_some_and(|line| line.parse().ok() == metadata.line());
     // `log` records: tracing-log names them all "log event".
-    (!is_default && !(metadata.target() == "log" && name == "log event")).then_some(name)
+    let is_log_record = metadata.target() == "log" && name == "log event";
+    (!is_default && !is_log_record).then_some(name)
 }
 
 fn severity(level: &Level) -> Severity {

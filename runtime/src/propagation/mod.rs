@@ -1,7 +1,8 @@
 //! Carrying the trace across processes by hand: into and out of any carrier the
 //! OpenTelemetry propagators understand (a `HashMap<String, String>` of message headers, or
 //! with the `http-server` feature an `http::HeaderMap`), through the propagators `otel`
-//! installed (`OTEL_PROPAGATORS`, W3C `traceparent` and `baggage` by default).
+//! installed (`OTEL_PROPAGATORS`, W3C `traceparent` and `baggage` by default). The W3C
+//! propagator keeps the Level 2 `random` flag it receives, and sends it on.
 //!
 //! ```
 //! use std::collections::HashMap;
@@ -14,6 +15,10 @@
 //! let parent = otel::propagation::extract(&headers);
 //! let _current = parent.attach();
 //! ```
+
+mod trace_context;
+
+pub(crate) use trace_context::TraceContext;
 
 use opentelemetry::baggage::{BaggageExt as _, KeyValueMetadata};
 use opentelemetry::propagation::{Extractor, Injector};
