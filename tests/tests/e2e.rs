@@ -419,6 +419,31 @@ fn one_trace_crosses_two_services_over_http_and_grpc() {
     for service in ["service.name: Str(shop)", "service.name: Str(payments)"] {
         assert!(output.contains(service), "{service}; {}", why());
     }
+    // Row 4 of the reference comparison: the connection on the client span and metric, and
+    // a `User-Agent` sent by a client from `otel::http::client_builder`.
+    let (_, port) = http.rsplit_once(':').expect("host:port");
+    for expected in [
+        "network.protocol.version: Str(1.1)".to_owned(),
+        "network.peer.address: Str(127.0.0.1)".to_owned(),
+        format!("network.peer.port: Int({port})"),
+    ] {
+        assert!(pay_call.text.contains(&expected), "{expected}; {}", why());
+    }
+    let user_agent = format!("user_agent.original: Str({})", otel::http::USER_AGENT);
+    assert!(pay.text.contains(&user_agent), "{user_agent}; {}", why());
+    let output = collector.wait_for(Duration::from_secs(10), |out| {
+        out.contains("Name: http.client.request.duration\n")
+    });
+    let metric = output
+        .split("Name: http.client.request.duration\n")
+        .nth(1)
+        .and_then(|rest| rest.split("Metric #").next())
+        .unwrap_or_else(|| panic!("no http.client.request.duration: {output}"));
+    assert!(
+        metric.contains("network.protocol.version: Str(1.1)")
+            && metric.contains(&format!("network.peer.port: Int({port})")),
+        "{metric}"
+    );
 }
 
 /// `system_metrics = true` and `runtime_metrics = true` (with `#[otel::main]` above

@@ -10,21 +10,28 @@ use opentelemetry::trace::{
     FutureExt as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
+use opentelemetry_semantic_conventions::attribute::{
+    NETWORK_PEER_ADDRESS, NETWORK_PEER_PORT, NETWORK_PROTOCOL_VERSION,
+};
 
 use super::captured::{CapturedHeaders, Side};
 use super::headers::HeaderInjector;
 
 /// Instruments the requests of a `reqwest_middleware::ClientWithMiddleware`: a client span
 /// named after the method, with `server.address`, `server.port`, `url.full` (without
-/// credentials), `http.response.status_code` and `error.type` (a 4xx or 5xx status, or the
-/// transport error); `traceparent` and `baggage` injected through the installed
-/// propagators; `http.client.request.duration`.
+/// credentials), `http.response.status_code`, `network.protocol.version`,
+/// `network.peer.address` and `network.peer.port` (the connection's), and `error.type` (a
+/// 4xx or 5xx status, or the transport error); `traceparent` and `baggage` injected through
+/// the installed propagators; `http.client.request.duration`, with the same attributes less
+/// `url.full`.
 ///
 /// ```
-/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+/// // `client_builder` sends a `User-Agent`; any `reqwest::Client` works.
+/// let client = reqwest_middleware::ClientBuilder::new(otel::http::client_builder().build()?)
 ///     .with(otel::http::ClientMiddleware)
 ///     .build();
 /// # let _ = client;
+/// # Ok::<(), reqwest::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClientMiddleware;
@@ -136,6 +143,9 @@ impl ClientCall {
                     captured.record(response.headers(), &mut headers);
                     span.set_attributes(headers);
                 }
+                let network = network_attributes(response);
+                span.set_attributes(network.iter().cloned());
+                self.attributes.extend(network);
                 let status = i64::from(response.status().as_u16());
                 span.set_attribute(KeyValue::new("http.response.status_code", status));
                 self.attributes
@@ -153,6 +163,54 @@ impl ClientCall {
         duration().record(self.started.elapsed().as_secs_f64(), &self.attributes);
         span.end();
     }
+}
+
+/// What the connection was: `network.protocol.version` (`1.1`, `2`) and the peer's address
+/// and port, which differ from `server.*` behind a proxy or a name with several addresses.
+fn network_attributes(response: &reqwest::Response) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(3);
+    let version = match response.version() {
+        http::Version::HTTP_09 => Some("0.9"),
+        http::Version::HTTP_10 => Some("1.0"),
+        http::Version::HTTP_11 => Some("1.1"),
+        http::Version::HTTP_2 => Some("2"),
+        http::Version::HTTP_3 => Some("3"),
+        _ => None,
+    };
+    if let Some(version) = version {
+        attributes.push(KeyValue::new(NETWORK_PROTOCOL_VERSION, version));
+    }
+    if let Some(peer) = response.remote_addr() {
+        attributes.push(KeyValue::new(NETWORK_PEER_ADDRESS, peer.ip().to_string()));
+        attributes.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
+    }
+    attributes
+}
+
+/// The `User-Agent` of clients built by [`client_builder`].
+pub const USER_AGENT: &str = concat!("otel-compile/", env!("CARGO_PKG_VERSION"));
+
+/// A `reqwest::ClientBuilder` whose requests send [`USER_AGENT`]: reqwest sends no
+/// `User-Agent` of its own, and a server (its logs, its `user_agent.original`) then cannot
+/// tell its callers apart. The application's own `.user_agent(..)` (or one set on a request)
+/// replaces it.
+///
+/// Why a builder rather than [`ClientMiddleware`] adding the header: a middleware sees the
+/// request before reqwest adds the client's default headers, so it cannot tell "no
+/// `User-Agent`" from "the client's own", and would override the application's.
+///
+/// ```
+/// let client = reqwest_middleware::ClientBuilder::new(
+///     otel::http::client_builder().build().expect("a client"),
+/// )
+/// .with(otel::http::ClientMiddleware)
+/// .build();
+/// # let _ = client;
+/// let named = otel::http::client_builder().user_agent("checkout/1.4").build();
+/// # let _ = named;
+/// ```
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().user_agent(USER_AGENT)
 }
 
 /// The client headers to record, read once from the environment.

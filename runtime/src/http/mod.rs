@@ -14,7 +14,7 @@ mod routes;
 mod server;
 
 #[cfg(feature = "reqwest")]
-pub use client::{ClientMiddleware, send};
+pub use client::{ClientMiddleware, USER_AGENT, client_builder, send};
 
 pub use body::ResponseBody;
 pub(crate) use headers::{HeaderExtractor, HeaderInjector};

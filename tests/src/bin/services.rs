@@ -49,7 +49,7 @@ async fn upstream() -> anyhow::Result<()> {
     let channel = otel::grpc::ClientLayer::new()
         .server(endpoint.uri())
         .layer(endpoint.connect().await?);
-    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    let client = reqwest_middleware::ClientBuilder::new(otel::http::client_builder().build()?)
         .with(otel::http::ClientMiddleware)
         .build();
 
