@@ -108,6 +108,7 @@ mod resource;
 mod signals;
 mod subscriber;
 mod sync;
+pub mod task;
 #[cfg(feature = "redis")]
 pub use db::redis;
 #[cfg(feature = "sqlx")]
@@ -141,6 +142,7 @@ pub use otel_macros::span;
 #[doc = include_str!("../docs/body_macros.md")]
 pub use otel_macros::up_down_counter;
 pub use subscriber::tracing_layer;
+pub use task::{spawn, spawn_blocking};
 
 /// The OpenTelemetry API this crate is built on, for what the macros do not cover (custom
 /// instruments, manual spans, propagation).

@@ -542,6 +542,118 @@ fn async_span_parent_at_call_time_and_children_across_awaits() {
     }
 }
 
+// Spawned work: `otel::spawn`, `spawn_blocking`, `JoinSet` with `in_current_trace`, and a
+// span per task, nested two deep, on a multi-thread runtime.
+
+use otel::task::TraceFutureExt as _;
+
+#[otel::span]
+async fn fan_out() -> usize {
+    // Each task calls annotated fns from inside its body, where only the carried context
+    // makes them children (an annotated fn called here would take its parent right away).
+    let nested = otel::spawn(async { spawns_again().await });
+    let blocking = otel::spawn_blocking(blocking_leaf);
+    // An annotated fn's span starts when it is called: an `async` block defers the call into
+    // the task's span.
+    let own_span = otel::spawn(async { async_leaf(1).await }.in_span("refresh_task"));
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..3 {
+        set.spawn(async move { async_leaf(n).await }.in_current_trace());
+    }
+    set.spawn_blocking(otel::task::in_current_trace(blocking_leaf));
+    let mut done = nested.await.unwrap_or(0) + blocking.await.unwrap_or(0);
+    done += own_span.await.unwrap_or(0);
+    while let Some(joined) = set.join_next().await {
+        done += joined.unwrap_or(0);
+    }
+    done
+}
+
+#[otel::span]
+async fn spawns_again() -> usize {
+    // Polled on another worker, spawning once more.
+    tokio::task::yield_now().await;
+    otel::spawn(async { async_leaf(9).await })
+        .await
+        .unwrap_or(0)
+}
+
+#[otel::span]
+async fn async_leaf(n: u32) -> usize {
+    tokio::task::yield_now().await;
+    n as usize + 1
+}
+
+#[otel::span]
+fn blocking_leaf() -> usize {
+    1
+}
+
+#[test]
+fn spawned_tasks_and_blocking_work_stay_in_the_spawners_trace() {
+    let capture = capture_spans();
+    let runtime = &runtimes()[0].1;
+    assert_eq!(runtime.block_on(fan_out()), 10 + 1 + 2 + 1 + 2 + 3 + 1);
+    let spans = capture.spans();
+    let root = capture.span("fan_out");
+    assert_eq!(
+        spans.len(),
+        1 + 1 + 1 + 2 + 1 + 1 + 3,
+        "fan_out, spawns_again and its leaf, two blocking leaves, the task span and its leaf, \
+         three JoinSet leaves: {:#?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    for span in &spans {
+        assert_eq!(
+            span.span_context.trace_id(),
+            root.span_context.trace_id(),
+            "{} left the trace",
+            span.name
+        );
+    }
+    let again = capture.span("spawns_again");
+    assert_child(&again, &root);
+    let children_of = |parent: &SpanData, name: &str| {
+        spans
+            .iter()
+            .filter(|s| s.name == name && s.parent_span_id == parent.span_context.span_id())
+            .count()
+    };
+    assert_eq!(children_of(&again, "async_leaf"), 1, "the nested spawn");
+    assert_eq!(
+        children_of(&root, "blocking_leaf"),
+        2,
+        "spawn_blocking, JoinSet"
+    );
+    assert_eq!(children_of(&root, "async_leaf"), 3, "the JoinSet");
+    let task = capture.span("refresh_task");
+    assert_child(&task, &root);
+    assert_eq!(
+        children_of(&task, "async_leaf"),
+        1,
+        "inside the task's span"
+    );
+    assert!(task.end_time >= task.start_time);
+}
+
+#[test]
+fn an_aborted_task_ends_its_span_as_cancelled() {
+    let capture = capture_spans();
+    let runtime = &runtimes()[0].1;
+    runtime.block_on(async {
+        let task = otel::spawn(async { sleeps_forever().await }.in_span("stuck_task"));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        task.abort();
+        assert!(task.await.is_err_and(|e| e.is_cancelled()));
+    });
+    let task = capture.span("stuck_task");
+    assert_eq!(
+        attribute(&task, "rust.future.cancelled"),
+        Some(Value::Bool(true))
+    );
+    assert_child(&capture.span("sleeps_forever"), &task);
+}
+
 #[test]
 fn async_error_is_recorded_when_the_future_completes() {
     let capture = capture_spans();

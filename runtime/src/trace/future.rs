@@ -69,7 +69,7 @@ where
 
 /// The span until the future completes; ends it as cancelled if dropped first.
 #[derive(Debug)]
-struct OpenSpan(Option<LiveSpan>);
+pub(crate) struct OpenSpan(pub(crate) Option<LiveSpan>);
 
 impl Drop for OpenSpan {
     fn drop(&mut self) {

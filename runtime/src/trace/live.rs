@@ -33,6 +33,15 @@ impl LiveSpan {
         Self { cx, labels }
     }
 
+    /// A span that is not a `#[otel::span]` call's (a task's), labelled as the current span
+    /// is while a profiler runs.
+    pub(crate) fn carrying_labels(cx: Context) -> Self {
+        Self {
+            cx,
+            labels: SpanLabels::inherited(),
+        }
+    }
+
     /// Makes the span's profiler labels current until the guard drops (nothing when no
     /// profiler runs). Drop the guard before the span.
     #[inline]
