@@ -35,6 +35,32 @@ pub fn set_attribute(key: impl Into<Key>, value: impl Into<Value>) {
     });
 }
 
+/// Links the current span to another (the message a consumer handles, an earlier attempt):
+/// anything [`IntoLink`](crate::IntoLink), such as the context
+/// [`propagation::extract`](crate::propagation::extract) read from a message. Links added
+/// after the span started are not seen by its sampler; `#[otel::span(links = ..)]` gives
+/// them at the start.
+///
+/// ```
+/// #[otel::span(kind = consumer)]
+/// fn handle(headers: &std::collections::HashMap<String, String>) {
+///     otel::current_span::add_link(otel::propagation::extract(headers));
+/// }
+/// # handle(&Default::default());
+/// ```
+pub fn add_link(target: impl crate::IntoLink) {
+    let Some(link) = target.into_link() else {
+        return;
+    };
+    Context::map_current(|cx| {
+        let span = cx.span();
+        if span.is_recording() {
+            let (span_context, attributes) = crate::trace::links::parts(link);
+            span.add_link(span_context, attributes);
+        }
+    });
+}
+
 /// Adds a timestamped event to the current span.
 pub fn add_event(
     name: impl Into<Cow<'static, str>>,

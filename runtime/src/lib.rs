@@ -143,6 +143,7 @@ pub use otel_macros::span;
 pub use otel_macros::up_down_counter;
 pub use subscriber::tracing_layer;
 pub use task::{spawn, spawn_blocking};
+pub use trace::IntoLink;
 
 /// The OpenTelemetry API this crate is built on, for what the macros do not cover (custom
 /// instruments, manual spans, propagation).

@@ -12,8 +12,10 @@ pub use crate::trace::attributes::{
     StaticStr, attribute, attribute_debug, attribute_display, metric_attribute,
     metric_attribute_debug, metric_attribute_display,
 };
+pub use crate::trace::links::collect as links;
 pub use crate::trace::outcome::{Outcome, Returned, error_counts};
 pub use crate::trace::{InstrumentedFuture, LiveSpan, SpanGuard, SpanSite, SpanSiteInfo};
+pub use opentelemetry::trace::Link;
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::{Context, KeyValue};
 pub use tokio;

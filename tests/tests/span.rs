@@ -407,6 +407,89 @@ fn root_starts_a_new_trace_linked_to_the_current_one() {
     );
 }
 
+/// A message as a batch consumer receives it: the context its producer sent along.
+struct Message {
+    origin: otel::opentelemetry::Context,
+}
+
+/// Fan-in: one span for the batch, linked to every message's producer (and nothing for a
+/// message that came without a context).
+#[otel::span(kind = consumer, links = batch.iter().map(|message| &message.origin))]
+fn consume_batch(batch: &[Message]) -> usize {
+    batch.len()
+}
+
+/// A retry linked to the attempt before it, as a new trace. (`&previous`: the expression
+/// takes what it uses by value, as a closure would.)
+#[otel::span(root, links = [&previous])]
+async fn retry(previous: otel::opentelemetry::trace::SpanContext) {
+    // And one more added from the body.
+    otel::current_span::add_link(otel::opentelemetry::trace::Link::new(
+        previous,
+        vec![KeyValue::new("link.reason", "backoff")],
+        0,
+    ));
+}
+
+#[test]
+fn links_name_the_spans_of_a_batch_and_of_an_earlier_attempt() {
+    let capture = capture_spans();
+    let tracer = global::tracer("test");
+    let producers: Vec<_> = (0..3)
+        .map(|n| tracer.start(format!("produce {n}")))
+        .collect();
+    let mut batch: Vec<Message> = producers
+        .into_iter()
+        .map(|span| Message {
+            origin: Context::new().with_span(span),
+        })
+        .collect();
+    batch.push(Message {
+        origin: Context::new(),
+    });
+    assert_eq!(consume_batch(&batch), 4);
+    let consume = capture.span("consume_batch");
+    let linked: Vec<_> = consume
+        .links
+        .iter()
+        .map(|link| link.span_context.span_id())
+        .collect();
+    let produced: Vec<_> = batch
+        .iter()
+        .take(3)
+        .map(|message| message.origin.span().span_context().span_id())
+        .collect();
+    assert_eq!(linked, produced, "one link per producer, in order");
+    assert_eq!(consume.span_kind, SpanKind::Consumer);
+
+    let attempt = consume.span_context.clone();
+    let runtime = &runtimes()[1].1;
+    tracer.in_span("caller", |_| runtime.block_on(retry(attempt.clone())));
+    let caller = capture.span("caller");
+    let retry = capture.span("retry");
+    assert_ne!(
+        retry.span_context.trace_id(),
+        caller.span_context.trace_id()
+    );
+    let links: Vec<_> = retry
+        .links
+        .iter()
+        .map(|link| (link.span_context.span_id(), link.attributes.clone()))
+        .collect();
+    assert_eq!(
+        links,
+        vec![
+            (caller.span_context.span_id(), vec![]),
+            (attempt.span_id(), vec![]),
+            (
+                attempt.span_id(),
+                vec![KeyValue::new("link.reason", "backoff")]
+            ),
+        ],
+        "`root`'s link to the caller first, then `links`, then the body's"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Mixed nesting.
 

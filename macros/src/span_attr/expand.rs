@@ -21,6 +21,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
     let site = site(args, &item, &private);
     let attributes = attributes(args, &private);
     let parent = parent(args, &private);
+    let links = links(args, &private);
     let shape = body::shape(&item);
     let output_type = body::output_type(&item.sig.output);
     let never =
@@ -41,7 +42,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             let record = record(args, &krate);
             quote! {{
                 #site
-                let __otel_cx = #private::SpanGuard::open(&__OTEL_SITE, #parent, #attributes);
+                let __otel_cx = #private::SpanGuard::open(&__OTEL_SITE, #parent, #attributes, #links);
                 #private::InstrumentedFuture::new(
                     async move {
                         // Fixes the block's output type before the body is checked, as an
@@ -76,7 +77,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             };
             quote! {{
                 #site
-                let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #parent, #attributes);
+                let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #parent, #attributes, #links);
                 let __otel_future = #private::body::<#output_type, _>(move || #body)();
                 #instrumented
             }}
@@ -93,7 +94,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
                 if !#private::spans_enabled() {
                     return __otel_body();
                 }
-                let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #parent, #attributes);
+                let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #parent, #attributes, #links);
                 let __otel_out = __otel_body();
                 if let ::core::option::Option::Some(__otel_cx) = __otel_span.live_span() {
                     let __otel_out = &__otel_out;
@@ -110,7 +111,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             if !#private::spans_enabled() {
                 return __otel_body();
             }
-            let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #parent, #attributes);
+            let __otel_span = #private::SpanGuard::enter_enabled(&__OTEL_SITE, #parent, #attributes, #links);
             __otel_body()
         }},
         // `-> !`: no value ever comes back, so nothing needs one.
@@ -118,7 +119,7 @@ pub(super) fn expand(args: &SpanArgs, mut item: ItemFn) -> TokenStream {
             returns_value: false,
         } => quote! {{
             #site
-            let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #parent, #attributes);
+            let __otel_span = #private::SpanGuard::enter(&__OTEL_SITE, #parent, #attributes, #links);
             #body
         }},
     };
@@ -167,6 +168,17 @@ fn parent(args: &SpanArgs, private: &TokenStream) -> TokenStream {
             || ::core::option::Option::Some(#private::parent_context(&(#expr)))
         },
         None => quote!(|| ::core::option::Option::None),
+    }
+}
+
+/// The closure giving the links of `links = <expr>` (an iterable of `otel::IntoLink`s), none
+/// without it; like `parent`, it runs only when spans may be recorded.
+fn links(args: &SpanArgs, private: &TokenStream) -> TokenStream {
+    match &args.links {
+        Some((_, expr)) => quote_spanned! {expr.span()=>
+            || #private::links(#expr)
+        },
+        None => quote!(|| ::std::vec::Vec::new()),
     }
 }
 

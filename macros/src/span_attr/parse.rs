@@ -13,6 +13,7 @@ const KEYS: &[&str] = &[
     "attributes",
     "root",
     "parent",
+    "links",
     "error_if",
     "ret",
     "crate",
@@ -68,6 +69,8 @@ pub(super) struct SpanArgs {
     pub(super) root: Option<Ident>,
     /// `parent = <expr>`: a `Context` (or `&Context`) to start the span under.
     pub(super) parent: Option<(Ident, Expr)>,
+    /// `links = <expr>`: an iterable of span contexts (anything `otel::IntoLink`).
+    pub(super) links: Option<(Ident, Expr)>,
     pub(super) error_if: Option<(Ident, Expr)>,
     pub(super) ret: Option<Ident>,
     pub(super) krate: Option<syn::Path>,
@@ -165,6 +168,17 @@ impl args::Arguments for SpanArgs {
                         &arg.key,
                         "`parent` expects the context to start the span under, such as \
                          `parent = otel::propagation::extract(&message.headers)`",
+                    ));
+                }
+            },
+            "links" => match arg.value {
+                ExprArgValue::Expr(expr) => self.links = Some((arg.key, expr)),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        &arg.key,
+                        "`links` expects the spans to link to, as an array, a `Vec` or any \
+                         iterator of span contexts or contexts, such as \
+                         `links = [otel::propagation::extract(&message.headers)]`",
                     ));
                 }
             },

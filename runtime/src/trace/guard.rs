@@ -1,6 +1,7 @@
 //! The span of a sync call: started and made current on entry, ended on every exit (return,
 //! `?`, panic unwinding).
 
+use opentelemetry::trace::Link;
 use opentelemetry::{Context, ContextGuard, KeyValue};
 
 use super::installed;
@@ -34,18 +35,19 @@ struct Active {
 impl SpanGuard {
     /// Starts the span of `site` and makes it current. With nothing installed this is one
     /// relaxed atomic load and a branch (and a thread-local countdown to the next look at the
-    /// global provider); `parent` and `attributes` then never run. `parent` gives the context
-    /// of `parent = ...`, `None` for the current one.
+    /// global provider); `parent`, `attributes` and `links` then never run. `parent` gives the
+    /// context of `parent = ...`, `None` for the current one; `links` those of `links = ...`.
     #[inline(always)]
     pub fn enter(
         site: &'static SpanSite,
         parent: impl FnOnce() -> Option<Context>,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
+        links: impl FnOnce() -> Vec<Link>,
     ) -> Self {
         if !enabled() {
             return Self { active: None };
         }
-        Self::start(site, installed::generation(), parent, attributes)
+        Self::start(site, installed::generation(), parent, attributes, links)
     }
 
     /// [`enter`](Self::enter) after the caller checked [`enabled`] itself.
@@ -54,8 +56,9 @@ impl SpanGuard {
         site: &'static SpanSite,
         parent: impl FnOnce() -> Option<Context>,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
+        links: impl FnOnce() -> Vec<Link>,
     ) -> Self {
-        Self::start(site, installed::generation(), parent, attributes)
+        Self::start(site, installed::generation(), parent, attributes, links)
     }
 
     /// Starts the span of `site` without making it current: an async fn's span, current
@@ -65,11 +68,12 @@ impl SpanGuard {
         site: &'static SpanSite,
         parent: impl FnOnce() -> Option<Context>,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
+        links: impl FnOnce() -> Vec<Link>,
     ) -> Option<LiveSpan> {
         if !enabled() {
             return None;
         }
-        site.start(installed::generation(), parent, attributes, true)
+        site.start(installed::generation(), parent, attributes, links, true)
     }
 
     #[inline(never)]
@@ -78,9 +82,10 @@ impl SpanGuard {
         generation: u64,
         parent: impl FnOnce() -> Option<Context>,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
+        links: impl FnOnce() -> Vec<Link>,
     ) -> Self {
         let active = site
-            .start(generation, parent, attributes, false)
+            .start(generation, parent, attributes, links, false)
             .map(|span| Active {
                 _current: span.context().clone().attach(),
                 labels: span.enter_labels(),

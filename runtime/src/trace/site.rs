@@ -109,6 +109,7 @@ impl SpanSite {
         mut generation: u64,
         explicit_parent: impl FnOnce() -> Option<Context>,
         attributes: impl FnOnce(&mut Vec<KeyValue>),
+        links: impl FnOnce() -> Vec<Link>,
         unsampled_context: bool,
     ) -> Option<LiveSpan> {
         if generation == 0 || installed::check_due() {
@@ -149,6 +150,8 @@ impl SpanSite {
                     super::attributes::PANICKED,
                 ));
             }
+            // Caught as the attributes are; a panic in the expression leaves the span unlinked.
+            let mut links = crate::panic_hook::caught(links).unwrap_or_default();
             self.push_code_location(&mut list);
             let mut builder = SpanBuilder::from_name(self.span_name())
                 .with_kind(self.kind.clone())
@@ -156,8 +159,7 @@ impl SpanSite {
             let root_parent;
             let build_parent = if self.root {
                 if parent_span_context.is_valid() {
-                    builder =
-                        builder.with_links(vec![Link::with_context(parent_span_context.clone())]);
+                    links.insert(0, Link::with_context(parent_span_context.clone()));
                 }
                 // No parent span, so the sampler decides as for any root, with the caller's
                 // baggage. The span's own context is still the caller's plus the new span.
@@ -166,6 +168,9 @@ impl SpanSite {
             } else {
                 parent
             };
+            if !links.is_empty() {
+                builder = builder.with_links(links);
+            }
             let cx = match &cached.tracer {
                 SiteTracer::Sdk(tracer) => {
                     parent.with_span(tracer.build_with_context(builder, build_parent))

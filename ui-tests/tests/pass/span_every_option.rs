@@ -20,11 +20,18 @@ struct Order {
         optional = None::<u8>,
     ),
     root,
+    links = [&previous, &otel::opentelemetry::trace::SpanContext::empty_context()],
     error_if = |e: &String| e != "retry",
     ret,
     crate = "::otel",
 )]
-fn place(order: &Order, customer: &str, count: u16) -> Result<u64, String> {
+fn place(
+    order: &Order,
+    customer: &str,
+    count: u16,
+    previous: otel::opentelemetry::trace::SpanContext,
+) -> Result<u64, String> {
+    let _ = previous;
     if count == 0 {
         return Err("retry".to_owned());
     }
@@ -50,8 +57,9 @@ fn plain_ret() -> Vec<u8> {
 
 fn main() {
     let order = Order { id: 7, total: 9.5 };
-    assert_eq!(place(&order, "ada", 1), Ok(7));
-    assert!(place(&order, "ada", 0).is_err());
+    let previous = otel::opentelemetry::trace::SpanContext::empty_context;
+    assert_eq!(place(&order, "ada", 1, previous()), Ok(7));
+    assert!(place(&order, "ada", 0, previous()).is_err());
     client();
     producer();
     consumer();

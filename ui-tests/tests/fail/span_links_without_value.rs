@@ -1,0 +1,4 @@
+#[otel::span(links)]
+fn consume() {}
+
+fn main() {}
