@@ -324,10 +324,16 @@ fn red_metrics_reach_the_collector_under_autometrics_names() {
     }
 }
 
+const INCOMING_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const INCOMING_SPAN: &str = "00f067aa0ba902b7";
+/// A caller's context with the `sampled` and `random` flags.
+const INCOMING: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
+
 /// Two processes: "shop" serves `/checkout`, which calls "payments" over reqwest (`/pay`) and
-/// over tonic (`Charge`). What the collector receives is one trace: shop's server span, its
-/// two client spans, and payments' server spans under them, the gRPC one with the annotated
-/// handler inside.
+/// over tonic (`Charge`), for a caller whose context carries the `random` flag. What the
+/// collector receives is one trace, the caller's, with the flag forwarded: shop's server
+/// span, its two client spans, and payments' server spans under them, the gRPC one with the
+/// annotated handler inside.
 #[test]
 fn one_trace_crosses_two_services_over_http_and_grpc() {
     use std::io::BufRead as _;
@@ -365,6 +371,7 @@ fn one_trace_crosses_two_services_over_http_and_grpc() {
         ("OTEL_SERVICE_NAME", "shop"),
         ("OTEL_TEST_DOWNSTREAM_HTTP", http.as_str()),
         ("OTEL_TEST_DOWNSTREAM_GRPC", grpc.as_str()),
+        ("OTEL_TEST_INCOMING_TRACEPARENT", INCOMING),
     ]);
     let run = program::run(binary, &env);
     drop(downstream.stdin.take());
@@ -400,10 +407,19 @@ fn one_trace_crosses_two_services_over_http_and_grpc() {
     let charge_call = find("shop.v1.Payments/Charge", "SPAN_KIND_CLIENT");
     let charge = find("shop.v1.Payments/Charge", "SPAN_KIND_SERVER");
     let handler = find("charge", "SPAN_KIND_INTERNAL");
+    assert_eq!(trace_id, INCOMING_TRACE, "{}", why());
     assert_eq!(
         checkout.parent_id,
-        "",
-        "the request came without context; {}",
+        INCOMING_SPAN,
+        "the caller's span; {}",
+        why()
+    );
+    // The caller's `random` flag (Level 2) went on to the next service, as Python's does.
+    let forwarded = run.printed("pay_traceparent");
+    assert!(
+        forwarded.starts_with(&format!("00-{INCOMING_TRACE}-{}-", pay_call.id))
+            && forwarded.ends_with("-03"),
+        "/pay received {forwarded}; {}",
         why()
     );
     assert_eq!(pay_call.parent_id, checkout.id, "{}", why());

@@ -6,8 +6,9 @@
 //!
 //! `OTEL_TEST_ROLE=upstream`: serves `GET /checkout`, whose handler calls the downstream
 //! `/pay` through reqwest with `otel::http::ClientMiddleware` and `Charge` through a tonic
-//! channel with `otel::grpc::ClientLayer`; sends itself one request without trace context,
-//! prints the trace id from the `traceresponse` header, and ends.
+//! channel with `otel::grpc::ClientLayer`; sends itself one request (with the trace context
+//! of `OTEL_TEST_INCOMING_TRACEPARENT`, if set), prints the `traceparent` `/pay` received and
+//! the trace id from the `traceresponse` header, and ends.
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -32,7 +33,17 @@ async fn downstream() -> anyhow::Result<()> {
     println!("http={}", http.local_addr()?);
     println!("grpc={}", grpc.local_addr()?);
     let app = Router::new()
-        .route("/pay", post(|| async { "paid" }))
+        // Answers with the `traceparent` it received, flags included.
+        .route(
+            "/pay",
+            post(|headers: axum::http::HeaderMap| async move {
+                headers
+                    .get("traceparent")
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("none")
+                    .to_owned()
+            }),
+        )
         .layer(otel::http::ServerLayer::new());
     tokio::spawn(async move { axum::serve(http, app).await });
     tokio::spawn(otel_tests::payments::serve(grpc));
@@ -59,12 +70,18 @@ async fn upstream() -> anyhow::Result<()> {
             get(move || {
                 let (client, channel, pay_url) = (client.clone(), channel.clone(), pay_url.clone());
                 async move {
-                    let paid = client.post(pay_url).send().await;
+                    let paid = match client.post(pay_url).send().await {
+                        Ok(paid) if paid.status().is_success() => {
+                            println!("pay_traceparent={}", paid.text().await.unwrap_or_default());
+                            Ok(())
+                        }
+                        _ => Err(()),
+                    };
                     let charged =
                         otel_tests::payments::call(channel, "/shop.v1.Payments/Charge", "book")
                             .await;
                     match (paid, charged) {
-                        (Ok(paid), Ok(receipt)) if paid.status().is_success() => Ok(receipt.id),
+                        (Ok(()), Ok(receipt)) => Ok(receipt.id),
                         _ => Err(StatusCode::BAD_GATEWAY),
                     }
                 }
@@ -75,7 +92,12 @@ async fn upstream() -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let response = reqwest::get(format!("http://{address}/checkout")).await?;
+    // With a context from "outside" when the test gives one (the Level 2 `random` flag, say).
+    let mut request = reqwest::Client::new().get(format!("http://{address}/checkout"));
+    if let Ok(traceparent) = std::env::var("OTEL_TEST_INCOMING_TRACEPARENT") {
+        request = request.header("traceparent", traceparent);
+    }
+    let response = request.send().await?;
     let status = response.status();
     let trace_response = response
         .headers()
