@@ -199,6 +199,70 @@ fn an_incoming_traceparent_is_continued_and_a_malformed_one_starts_a_new_trace()
     );
 }
 
+/// `record_handler_errors(true)`: the `Err` an annotated fn returned, which the handler turned
+/// into a 500, is on the server span too (as an exception escaping a Python handler is); a
+/// 4xx or a success after a handled error records nothing there.
+#[test]
+fn a_handlers_error_behind_a_5xx_is_recorded_on_the_server_span_when_asked() {
+    let spans = capture_spans();
+    let (address, _runtime) = serve_app(
+        routes()
+            .route(
+                "/recovers",
+                get(|| async {
+                    let _ = load_item(0).await;
+                    "served from cache"
+                }),
+            )
+            .route(
+                "/not-found",
+                get(|| async { load_item(0).await.map_err(|_| StatusCode::NOT_FOUND) }),
+            )
+            .layer(otel::http::ServerLayer::new().record_handler_errors(true)),
+    );
+    assert_eq!(
+        get_url(&format!("http://{address}/items/0"), &[]).status(),
+        500
+    );
+    let server = spans.span("GET /items/{id}");
+    assert_eq!(server.status, Status::error("no item 0"));
+    let exception = server
+        .events
+        .iter()
+        .find(|event| event.name == "exception")
+        .unwrap_or_else(|| panic!("no exception event: {:?}", server.events));
+    let value = |key: &str| {
+        exception
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.to_string())
+    };
+    assert_eq!(value("exception.message").as_deref(), Some("no item 0"));
+    assert_eq!(
+        value("exception.type").as_deref(),
+        Some("alloc::string::String")
+    );
+    // Still on the fn's own span as well.
+    assert!(
+        spans
+            .span("load_item")
+            .events
+            .iter()
+            .any(|event| event.name == "exception")
+    );
+
+    for (path, status) in [("/recovers", 200), ("/not-found", 404)] {
+        assert_eq!(
+            get_url(&format!("http://{address}{path}"), &[]).status(),
+            status
+        );
+        let server = spans.span(&format!("GET {path}"));
+        assert!(server.events.is_empty(), "{path}: {:?}", server.events);
+        assert!(!matches!(server.status, Status::Error { .. }), "{path}");
+    }
+}
+
 #[test]
 fn server_errors_fail_the_span_client_errors_do_not_and_panics_are_recorded() {
     let spans = capture_spans();
@@ -211,6 +275,11 @@ fn server_errors_fail_the_span_client_errors_do_not_and_panics_are_recorded() {
     let failed = spans.span("GET /items/{id}");
     assert!(matches!(failed.status, Status::Error { .. }));
     assert_eq!(text(&failed, "error.type").as_deref(), Some("500"));
+    assert!(
+        failed.events.is_empty(),
+        "the exception stays on load_item's span unless asked: {:?}",
+        failed.events
+    );
 
     assert_eq!(
         get_url(&format!("http://{address}/teapot"), &[]).status(),

@@ -20,6 +20,7 @@ use tower_service::Service;
 
 use crate::grpc;
 use crate::profiler::labels::SpanLabels;
+use crate::trace::handler_errors::HandlerErrors;
 
 use super::body::ResponseBody;
 use super::captured::{CapturedHeaders, Side};
@@ -66,6 +67,7 @@ struct Options {
     record_query: bool,
     request_headers: Vec<String>,
     response_headers: Vec<String>,
+    handler_errors: bool,
 }
 
 #[derive(Debug)]
@@ -73,6 +75,7 @@ struct Shared {
     excluded: ExcludedUrls,
     trace_response: bool,
     record_query: bool,
+    handler_errors: bool,
     request_headers: Option<CapturedHeaders>,
     response_headers: Option<CapturedHeaders>,
     instruments: super::PerGeneration<Arc<Instruments>>,
@@ -138,6 +141,7 @@ impl ServerLayer {
             record_query: false,
             request_headers: Vec::new(),
             response_headers: Vec::new(),
+            handler_errors: false,
         })
     }
 
@@ -163,6 +167,25 @@ impl ServerLayer {
     pub fn record_query(self, enabled: bool) -> Self {
         Self::build(Options {
             record_query: enabled,
+            ..self.options
+        })
+    }
+
+    /// Whether a 5xx response's server span also records the error behind it: the last `Err`
+    /// an `#[otel::span]` fn (or `otel::current_span::record_error`) recorded while the
+    /// request was served becomes an `exception` event on the server span, and its message
+    /// the span's status description, as the reference stacks record an exception escaping
+    /// the handler. Off by default: the error is already on the span of the fn that
+    /// returned it, and a handler that maps it to a 5xx may not want it repeated. For plain
+    /// HTTP responses (a gRPC status is not a 5xx).
+    ///
+    /// ```
+    /// let layer = otel::http::ServerLayer::new().record_handler_errors(true);
+    /// # let _ = layer;
+    /// ```
+    pub fn record_handler_errors(self, enabled: bool) -> Self {
+        Self::build(Options {
+            handler_errors: enabled,
             ..self.options
         })
     }
@@ -207,6 +230,7 @@ impl ServerLayer {
                 excluded,
                 trace_response: options.trace_response,
                 record_query: options.record_query,
+                handler_errors: options.handler_errors,
                 request_headers: CapturedHeaders::from_env(
                     Side::ServerRequest,
                     &options.request_headers,
@@ -396,7 +420,10 @@ impl Recording {
             .with_start_time(started)
             .with_attributes(attributes)
             .start_with_context(&*tracer, &parent);
-        let cx = parent.with_span(span);
+        let mut cx = parent.with_span(span);
+        if shared.handler_errors && grpc.is_none() {
+            cx = HandlerErrors::attach_to(cx);
+        }
         let labels =
             name_for_labels.and_then(|name| crate::profiler::labels::local_root(&cx, name));
         let call = match grpc {
@@ -454,6 +481,9 @@ impl Recording {
         Ok(match self.call {
             Call::Http(call) => {
                 let status = response.status();
+                if status.is_server_error() && self.shared.handler_errors {
+                    record_handler_error(&call.cx);
+                }
                 let error_type = status
                     .is_server_error()
                     .then(|| Cow::Owned(status.as_u16().to_string()));
@@ -462,6 +492,17 @@ impl Recording {
             }
             Call::Grpc(pending) => pending.respond(response),
         })
+    }
+}
+
+/// The error an annotated fn recorded under this request, on its server span.
+#[cold]
+fn record_handler_error(cx: &Context) {
+    if let Some(recorded) = HandlerErrors::take(cx) {
+        let span = cx.span();
+        span.add_event("exception", recorded.attributes);
+        // Before the response's own (empty) Error status, which does not replace it.
+        span.set_status(Status::error(recorded.message));
     }
 }
 

@@ -13,6 +13,8 @@
 pub(crate) mod attributes;
 mod future;
 mod guard;
+#[cfg(feature = "http-server")]
+pub(crate) mod handler_errors;
 pub(crate) mod installed;
 pub(crate) mod links;
 mod live;

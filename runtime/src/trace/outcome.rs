@@ -162,6 +162,8 @@ impl ErrorReport {
 /// message, `error.type`, and the exception as a span event and/or a log record.
 #[cold]
 pub(crate) fn record_error(cx: &Context, report: ErrorReport) {
+    #[cfg(feature = "http-server")]
+    super::handler_errors::keep(cx, &report);
     let span = cx.span();
     let signal = installed::exceptions();
     span.set_attribute(KeyValue::new("error.type", report.type_name));
