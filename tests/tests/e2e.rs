@@ -374,6 +374,11 @@ fn one_trace_crosses_two_services_over_http_and_grpc() {
         ("OTEL_TEST_INCOMING_TRACEPARENT", INCOMING),
     ]);
     let run = program::run(binary, &env);
+    let refund = reqwest::blocking::Client::new()
+        .post(format!("http://{http}/refund"))
+        .send()
+        .expect("the downstream answers /refund");
+    assert_eq!(refund.status(), 500);
     drop(downstream.stdin.take());
     let ended = downstream
         .wait_with_output()
@@ -389,6 +394,7 @@ fn one_trace_crosses_two_services_over_http_and_grpc() {
             .filter(|s| s.trace_id == trace_id)
             .count()
             >= 6
+            && out.contains("POST /refund")
     });
     let spans: Vec<_> = received::spans(&output)
         .into_iter()
@@ -445,6 +451,23 @@ fn one_trace_crosses_two_services_over_http_and_grpc() {
     ] {
         assert!(pay_call.text.contains(&expected), "{expected}; {}", why());
     }
+    // Row 8: the error behind a 500 on the server span (`record_handler_errors`).
+    let refund = received::spans(&output)
+        .into_iter()
+        .find(|s| s.name == "POST /refund")
+        .unwrap_or_else(|| panic!("no POST /refund span; {}", why()));
+    assert!(
+        refund
+            .text
+            .contains("exception.message: Str(the refund window has closed)")
+            && refund
+                .text
+                .contains("exception.type: Str(std::io::error::Error)")
+            && refund.status == "STATUS_CODE_ERROR",
+        "{}; {}",
+        refund.text,
+        why()
+    );
     let user_agent = format!("user_agent.original: Str({})", otel::http::USER_AGENT);
     assert!(pay.text.contains(&user_agent), "{user_agent}; {}", why());
     let output = collector.wait_for(Duration::from_secs(10), |out| {

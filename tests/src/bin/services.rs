@@ -1,7 +1,8 @@
 //! Two services in two processes, for the end-to-end test of one trace crossing them.
 //!
-//! `OTEL_TEST_ROLE=downstream`: serves `POST /pay` (axum) and `shop.v1.Payments` (tonic),
-//! both behind `otel::http::ServerLayer`, prints `http=<address>` and `grpc=<address>`, and
+//! `OTEL_TEST_ROLE=downstream`: serves `POST /pay` and `POST /refund` (axum, the latter a
+//! 500 from an annotated fn's `Err`, with `record_handler_errors`) and `shop.v1.Payments`
+//! (tonic), both behind `otel::http::ServerLayer`, prints `http=<address>` and `grpc=<address>`, and
 //! ends when its standard input closes.
 //!
 //! `OTEL_TEST_ROLE=upstream`: serves `GET /checkout`, whose handler calls the downstream
@@ -44,11 +45,25 @@ async fn downstream() -> anyhow::Result<()> {
                     .to_owned()
             }),
         )
-        .layer(otel::http::ServerLayer::new());
+        // A handler that turns an annotated fn's `Err` into a 500.
+        .route(
+            "/refund",
+            post(|| async {
+                refund()
+                    .await
+                    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+            }),
+        )
+        .layer(otel::http::ServerLayer::new().record_handler_errors(true));
     tokio::spawn(async move { axum::serve(http, app).await });
     tokio::spawn(otel_tests::payments::serve(grpc));
     tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await??;
     Ok(())
+}
+
+#[otel::span]
+async fn refund() -> Result<&'static str, std::io::Error> {
+    Err(std::io::Error::other("the refund window has closed"))
 }
 
 async fn upstream() -> anyhow::Result<()> {
