@@ -220,6 +220,7 @@ fn server_faults_fail_both_spans_with_the_status_message() {
 #[test]
 fn an_unknown_method_is_unimplemented() {
     let spans = capture_spans();
+    let metrics = capture_metrics();
     let (address, runtime) = serve();
     let status =
         call(&runtime, address, "/shop.v1.Payments/Refund", "book").expect_err("UNIMPLEMENTED");
@@ -237,6 +238,14 @@ fn an_unknown_method_is_unimplemented() {
         text(&server, "error.type").as_deref(),
         Some("UNIMPLEMENTED")
     );
+    // A method no server answered names no series: the client chose it.
+    let points = metrics.points();
+    let point = points
+        .iter()
+        .find(|point| point.name == "rpc.server.duration")
+        .unwrap_or_else(|| panic!("no rpc.server.duration: {points:#?}"));
+    assert_eq!(point.attribute("rpc.method").as_deref(), Some("_OTHER"));
+    assert_eq!(point.attribute("rpc.service").as_deref(), Some("_OTHER"));
 }
 
 #[test]

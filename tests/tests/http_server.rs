@@ -331,6 +331,14 @@ fn excluded_urls_leave_no_span_and_no_metric() {
                     || point.value == PointValue::Sum(0.0))),
         "{points:#?}"
     );
+
+    // The query is the client's to write: it cannot pass a traced route for `/health`.
+    assert_eq!(
+        get_url(&format!("http://{address}/items/7?/health"), &[]).status(),
+        200
+    );
+    let evading = spans.span("GET /items/{id}");
+    assert_eq!(text(&evading, "url.path").as_deref(), Some("/items/7"));
 }
 
 /// 10,000 distinct paths: half match a route template, half match no route.
@@ -557,6 +565,168 @@ fn a_failed_connection_is_a_client_error_not_a_panic() {
     let client = spans.span("GET");
     assert_eq!(text(&client, "error.type").as_deref(), Some("connect"));
     assert!(matches!(client.status, Status::Error { .. }));
+}
+
+/// Requests a client dressed as gRPC (`content-type: application/grpc`) to paths of its
+/// choosing, on an app that serves no gRPC: one `rpc.server.duration` series, not one per path.
+#[test]
+fn clients_cannot_mint_rpc_series_with_grpc_content_types() {
+    // Held for the test's length, so no other test sees these requests' spans.
+    let _spans = capture_spans();
+    let metrics = capture_metrics();
+    let (address, _runtime) = serve();
+    let client = reqwest::blocking::Client::new();
+    for i in 0..300 {
+        let response = client
+            .post(format!("http://{address}/x{i}/m{i}"))
+            .header("content-type", "application/grpc")
+            .send()
+            .expect("a response");
+        assert!(!response.status().is_success());
+    }
+    let points: Vec<_> = metrics
+        .points()
+        .into_iter()
+        .filter(|point| point.name == "rpc.server.duration")
+        .collect();
+    let methods: std::collections::BTreeSet<_> = points
+        .iter()
+        .map(|point| {
+            (
+                point.attribute("rpc.service"),
+                point.attribute("rpc.method"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        methods,
+        [(Some("_OTHER".to_owned()), Some("_OTHER".to_owned()))]
+            .into_iter()
+            .collect(),
+        "{} points",
+        points.len()
+    );
+}
+
+/// A body whose second half comes `BODY_DELAY` after its head.
+struct SlowBody {
+    sent: u8,
+    delay: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+const BODY_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
+
+impl http_body::Body for SlowBody {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        task: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        match self.sent {
+            0 => {
+                self.sent = 1;
+                Poll::Ready(Some(Ok(http_body::Frame::data("head ".into()))))
+            }
+            1 => {
+                std::task::ready!(self.delay.as_mut().poll(task));
+                self.sent = 2;
+                Poll::Ready(Some(Ok(http_body::Frame::data("tail".into()))))
+            }
+            _ => Poll::Ready(None),
+        }
+    }
+}
+
+/// The server span and `http.server.request.duration` end when the body does, not when the
+/// handler returned its head; the duration is measured on the monotonic clock.
+#[test]
+fn a_streamed_response_is_timed_to_the_end_of_its_body() {
+    let spans = capture_spans();
+    let metrics = capture_metrics();
+    let app = routes()
+        .route(
+            "/slow-body",
+            get(|| async {
+                axum::body::Body::new(SlowBody {
+                    sent: 0,
+                    delay: Box::pin(tokio::time::sleep(BODY_DELAY)),
+                })
+            }),
+        )
+        .layer(otel::http::ServerLayer::new());
+    let (address, _runtime) = serve_app(app);
+    let response = get_url(&format!("http://{address}/slow-body"), &[]);
+    assert_eq!(response.text().expect("the body"), "head tail");
+    let server = spans.span("GET /slow-body");
+    let took = server
+        .end_time
+        .duration_since(server.start_time)
+        .expect("ends after it starts");
+    assert!(took >= BODY_DELAY, "the span took {took:?}");
+    let point = metrics
+        .points()
+        .into_iter()
+        .find(|point| {
+            point.name == "http.server.request.duration"
+                && point.attribute("http.route").as_deref() == Some("/slow-body")
+        })
+        .expect("a duration point");
+    match point.value {
+        PointValue::Histogram { sum, .. } => {
+            assert!(sum >= BODY_DELAY.as_secs_f64(), "recorded {sum} s");
+            assert!(
+                (sum - took.as_secs_f64()).abs() < 0.001,
+                "{sum} s, span {took:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The caller gives up on a request (a timeout drops the future): the client span ends
+/// cancelled with `error.type`, and the duration is recorded.
+#[test]
+fn a_client_call_dropped_by_its_caller_is_recorded_cancelled() {
+    let spans = capture_spans();
+    let metrics = capture_metrics();
+    let app = routes()
+        .route(
+            "/never",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                "too late"
+            }),
+        )
+        .layer(otel::http::ServerLayer::new());
+    let (address, runtime) = serve_app(app);
+    let timed_out = runtime.block_on(async {
+        tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            otel::http::send(reqwest::Client::new().get(format!("http://{address}/never"))),
+        )
+        .await
+    });
+    assert!(timed_out.is_err(), "the caller gave up");
+    let client = spans
+        .spans()
+        .into_iter()
+        .find(|span| span.span_kind == SpanKind::Client)
+        .expect("the client span ended");
+    assert_eq!(
+        attribute(&client, "rust.future.cancelled"),
+        Some(Value::Bool(true))
+    );
+    assert_eq!(text(&client, "error.type").as_deref(), Some("cancelled"));
+    assert!(matches!(client.status, Status::Error { .. }));
+    let point = metrics
+        .points()
+        .into_iter()
+        .find(|point| point.name == "http.client.request.duration")
+        .expect("a duration point");
+    assert_eq!(point.attribute("error.type").as_deref(), Some("cancelled"));
 }
 
 #[test]

@@ -149,3 +149,123 @@ fn a_port_in_use_is_one_warning_and_the_program_runs_on() {
         "names the address and how to change it: {stderr}"
     );
 }
+
+/// Connections opened by `flood`, each with half a request header that never ends.
+const SLOW_CONNECTIONS: usize = 1_100;
+
+/// An attacker's 1,100 connections that send half a header and then nothing, held open: the
+/// endpoint keeps at most its connection cap of them (so the program keeps its file
+/// descriptors, far from the usual limit of 1,024), and scrapes still answer, at once.
+#[test]
+fn slow_connections_neither_block_scrapes_nor_take_the_programs_file_descriptors() {
+    raise_open_file_limit(SLOW_CONNECTIONS as u64 + 200);
+    let port = free_port();
+    let child = start(port);
+    let pid = child.child.id();
+    let baseline = open_descriptors(pid);
+
+    let mut slow = Vec::with_capacity(SLOW_CONNECTIONS);
+    for _ in 0..SLOW_CONNECTIONS {
+        use std::io::Write as _;
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", port)).expect("the port accepts");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            .expect("half a header");
+        slow.push(stream);
+    }
+    // The endpoint has seen them all: its own connections are capped.
+    std::thread::sleep(Duration::from_millis(500));
+    let during = open_descriptors(pid);
+    assert!(
+        during <= baseline + 128 + 8,
+        "{during} descriptors open with {SLOW_CONNECTIONS} slow connections (baseline {baseline})"
+    );
+
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .expect("a client");
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let exposition = client
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .and_then(reqwest::blocking::Response::text)
+            .expect("a scrape answers while the slow connections are held");
+        assert!(exposition.contains("function_calls_total"), "{exposition}");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    drop(slow);
+    let (code, _, stderr) = finish(child);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// `localhost` is served on every address it resolves to (`127.0.0.1`, and `::1` where the
+/// hosts file says so).
+#[test]
+fn localhost_is_served_on_every_address_it_resolves_to() {
+    use std::net::ToSocketAddrs as _;
+    let port = free_port();
+    let port_text = port.to_string();
+    let mut child = program::command(
+        PROGRAM,
+        &[
+            ("OTEL_EXPORTER_PROMETHEUS_HOST", "localhost"),
+            ("OTEL_EXPORTER_PROMETHEUS_PORT", port_text.as_str()),
+        ],
+    )
+    .stdin(Stdio::piped())
+    .spawn()
+    .expect("start the program");
+    let mut stdout = BufReader::new(child.stdout.take().expect("its stdout")).lines();
+    assert!(matches!(stdout.next(), Some(Ok(line)) if line == "ready"));
+    let running = Running { child, stdout };
+    let addresses: Vec<_> = ("localhost", port)
+        .to_socket_addrs()
+        .expect("localhost resolves")
+        .collect();
+    assert!(!addresses.is_empty());
+    for address in &addresses {
+        let exposition = reqwest::blocking::get(format!("http://{address}/metrics"))
+            .and_then(reqwest::blocking::Response::text)
+            .unwrap_or_else(|error| panic!("{address}: {error}"));
+        assert!(exposition.contains("function_calls_total"), "{address}");
+    }
+    let (code, _, stderr) = finish(running);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("Prometheus"), "no warning: {stderr}");
+}
+
+/// Open descriptors of process `pid`.
+fn open_descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(Iterator::count)
+        .unwrap_or(0)
+}
+
+/// This process may open `wanted` files (the soft limit raised toward the hard one).
+fn raise_open_file_limit(wanted: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the structure they are given.
+    #[allow(unsafe_code)]
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        assert!(
+            limit.rlim_max >= wanted,
+            "the hard limit of open files ({}) is below the {wanted} this test needs",
+            limit.rlim_max
+        );
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted;
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+        }
+    }
+}

@@ -824,6 +824,20 @@ fn async_panic_is_recorded_on_the_span_and_the_task_fails() {
         event_attribute(event(&span, "exception"), "exception.type").as_deref(),
         Some("panic")
     );
+    // The runtime drops the panicked future after the unwinding: that is no cancellation.
+    assert_eq!(attribute(&span, "rust.future.cancelled"), None);
+
+    // A task's own span too.
+    let capture = {
+        drop(capture);
+        capture_spans()
+    };
+    let joined = runtime.block_on(async {
+        otel::spawn(async { panics_in_task().await }.in_span("crashing_task")).await
+    });
+    assert!(joined.is_err_and(|e| e.is_panic()));
+    let task = capture.span("crashing_task");
+    assert_eq!(attribute(&task, "rust.future.cancelled"), None);
 }
 
 #[test]

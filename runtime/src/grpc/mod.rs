@@ -12,6 +12,7 @@
 
 #[cfg(feature = "tonic")]
 mod client;
+mod methods;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,6 +53,9 @@ pub(crate) fn service_and_method(path: &str) -> Option<(&str, &str)> {
 pub(crate) enum Outcome {
     /// A `grpc-status`, with the `grpc-message` when there was one.
     Status { code: u16, message: Option<String> },
+    /// No `grpc-status`: the code the gRPC specification derives (from the HTTP status of a
+    /// response that is not gRPC, or for a body that ended without trailers).
+    Derived { code: u16 },
     /// No status: the transport or the body failed; the error's type.
     Failed(Cow<'static, str>),
     /// The response was dropped before its status arrived.
@@ -62,6 +66,7 @@ pub(crate) enum Outcome {
 
 const UNKNOWN: u16 = 2;
 const CANCELLED: u16 = 1;
+const UNIMPLEMENTED: u16 = 12;
 
 /// The status names of the gRPC specification, indexed by code.
 const STATUS_NAMES: [&str; 17] = [
@@ -86,10 +91,7 @@ const STATUS_NAMES: [&str; 17] = [
 
 impl Outcome {
     /// The body ended without a `grpc-status` trailer.
-    pub(crate) const MISSING: Outcome = Outcome::Status {
-        code: UNKNOWN,
-        message: None,
-    };
+    pub(crate) const MISSING: Outcome = Outcome::Derived { code: UNKNOWN };
 
     /// The status in `headers` (trailers, or the headers of a trailers-only response).
     pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Self> {
@@ -120,10 +122,7 @@ impl Outcome {
             429 | 502..=504 => 14,
             _ => UNKNOWN,
         };
-        Self::Status {
-            code,
-            message: None,
-        }
+        Self::Derived { code }
     }
 }
 
@@ -180,16 +179,21 @@ impl Call {
     pub(crate) fn end(&self, span: &SpanRef<'_>, elapsed: Duration, outcome: Outcome) {
         let mut attributes = Vec::with_capacity(self.attributes.len() + 2);
         attributes.extend_from_slice(&self.attributes);
+        if self.side == Side::Server {
+            self.fold_unknown_method(&mut attributes, &outcome);
+        }
+        let status = |code: u16, message: Option<String>| {
+            let failed = self.side.fails(code);
+            let name = STATUS_NAMES.get(usize::from(code)).copied();
+            let error_type = failed.then(|| match name {
+                Some(name) => Cow::Borrowed(name),
+                None => Cow::Owned(code.to_string()),
+            });
+            (Some(code), error_type, message)
+        };
         let (code, error_type, message) = match outcome {
-            Outcome::Status { code, message } => {
-                let failed = self.side.fails(code);
-                let name = STATUS_NAMES.get(usize::from(code)).copied();
-                let error_type = failed.then(|| match name {
-                    Some(name) => Cow::Borrowed(name),
-                    None => Cow::Owned(code.to_string()),
-                });
-                (Some(code), error_type, message)
-            }
+            Outcome::Status { code, message } => status(code, message),
+            Outcome::Derived { code } => status(code, None),
             Outcome::Failed(error_type) => (None, Some(error_type), None),
             Outcome::Cancelled => {
                 span.set_attribute(KeyValue::new("rust.future.cancelled", true));
@@ -214,6 +218,21 @@ impl Call {
         self.duration
             .record(elapsed.as_secs_f64() * 1000.0, &attributes);
         span.end();
+    }
+}
+
+impl Call {
+    /// The metric names `_OTHER` for the service and method unless a server answered the
+    /// method ([`methods`]): clients cannot mint `rpc.server.duration` series.
+    fn fold_unknown_method(&self, attributes: &mut [KeyValue], outcome: &Outcome) {
+        let answered = matches!(outcome, Outcome::Status { code, .. } if *code != UNIMPLEMENTED);
+        let (Some(service), Some(method)) = (attributes.get(1), attributes.get(2)) else {
+            return;
+        };
+        if !methods::named(&service.value.as_str(), &method.value.as_str(), answered) {
+            attributes[1] = KeyValue::new("rpc.service", methods::OTHER);
+            attributes[2] = KeyValue::new("rpc.method", methods::OTHER);
+        }
     }
 }
 

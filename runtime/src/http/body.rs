@@ -1,12 +1,14 @@
-//! The response body of instrumented services: passed through untouched, except that a gRPC
-//! call's span stays open until the status arrives in the trailers.
+//! The response body of instrumented services: passed through untouched, except that the
+//! request's span stays open until the body ends (a gRPC call's until its status arrives in
+//! the trailers), so durations cover what the client waited for.
 
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
 use http_body::{Body, Frame, SizeHint};
 
+use super::server::HttpCall;
 use crate::grpc::{Outcome, Pending};
 
 pin_project_lite::pin_project! {
@@ -20,6 +22,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: B,
         pending: Option<Pending>,
+        http: Option<HttpCall>,
     }
 }
 
@@ -28,6 +31,7 @@ impl<B> ResponseBody<B> {
         Self {
             inner,
             pending: None,
+            http: None,
         }
     }
 
@@ -35,6 +39,16 @@ impl<B> ResponseBody<B> {
         Self {
             inner,
             pending: Some(pending),
+            http: None,
+        }
+    }
+
+    /// An HTTP response whose request ends with the last frame of its body.
+    pub(crate) fn ending_with_body(inner: B, call: HttpCall) -> Self {
+        Self {
+            inner,
+            pending: None,
+            http: Some(call),
         }
     }
 
@@ -52,12 +66,31 @@ impl<B: Body> Body for ResponseBody<B> {
         self: Pin<&mut Self>,
         task: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
+        let mut this = self.project();
+        if let Some(call) = this.http.as_ref() {
+            let current = call.context().clone().attach();
+            let watch = PanicWatch(call.panicked());
+            let polled = this.inner.as_mut().poll_frame(task);
+            drop(watch);
+            let ended = match &polled {
+                Poll::Pending => None,
+                Poll::Ready(Some(Ok(_))) => this.inner.is_end_stream().then_some(None),
+                Poll::Ready(Some(Err(_))) => Some(Some(std::any::type_name::<B::Error>())),
+                Poll::Ready(None) => Some(None),
+            };
+            if let Some(error) = ended
+                && let Some(call) = this.http.take()
+            {
+                call.finish(error);
+            }
+            drop(current);
+            return polled;
+        }
         let Some(pending) = this.pending.as_ref() else {
             return this.inner.poll_frame(task);
         };
         let current = pending.context().clone().attach();
-        let watch = PanicWatch(pending);
+        let watch = PanicWatch(pending.panicked());
         let polled = this.inner.poll_frame(task);
         drop(watch);
         let outcome = match &polled {
@@ -91,12 +124,12 @@ impl<B: Body> Body for ResponseBody<B> {
 }
 
 /// Notes a panic that unwinds through a poll.
-struct PanicWatch<'a>(&'a Pending);
+struct PanicWatch<'a>(&'a AtomicBool);
 
 impl Drop for PanicWatch<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.0.panicked().store(true, Ordering::Relaxed);
+            self.0.store(true, Ordering::Relaxed);
         }
     }
 }

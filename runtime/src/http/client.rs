@@ -73,12 +73,14 @@ pub async fn send(request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::
     result
 }
 
-/// One outgoing request's span and metric attributes.
+/// One outgoing request's span and metric attributes. Dropped before it finished (the caller
+/// dropped the request future: a timeout, a `select!`), it records the call cancelled.
 #[derive(Debug)]
 struct ClientCall {
     cx: Context,
     started: Instant,
     attributes: Vec<KeyValue>,
+    finished: bool,
 }
 
 fn scope() -> InstrumentationScope {
@@ -130,11 +132,13 @@ impl ClientCall {
             cx,
             started: Instant::now(),
             attributes,
+            finished: false,
         }
     }
 
     /// Records the response status, or the error's type, and ends the span.
     fn finish(mut self, result: Result<&reqwest::Response, Cow<'static, str>>) {
+        self.finished = true;
         let span = self.cx.span();
         let error_type = match result {
             Ok(response) => {
@@ -154,6 +158,12 @@ impl ClientCall {
             }
             Err(error_type) => Some(error_type),
         };
+        self.end(error_type);
+    }
+
+    /// Fails the span when `error_type` says so, records the duration, ends the span.
+    fn end(&mut self, error_type: Option<Cow<'static, str>>) {
+        let span = self.cx.span();
         if let Some(error_type) = error_type {
             span.set_attribute(KeyValue::new("error.type", error_type.clone()));
             span.set_status(Status::error(""));
@@ -162,6 +172,18 @@ impl ClientCall {
         }
         duration().record(self.started.elapsed().as_secs_f64(), &self.attributes);
         span.end();
+    }
+}
+
+impl Drop for ClientCall {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.cx
+            .span()
+            .set_attribute(KeyValue::new("rust.future.cancelled", true));
+        self.end(Some(Cow::Borrowed("cancelled")));
     }
 }
 

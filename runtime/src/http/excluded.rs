@@ -1,7 +1,8 @@
 //! Which requests are not instrumented: patterns from the layer's builder and from
 //! `OTEL_RUST_EXCLUDED_URLS`, matched as the Python instrumentations match
 //! `OTEL_PYTHON_EXCLUDED_URLS` (comma-separated regular expressions, any match anywhere in the
-//! URL excludes it).
+//! URL excludes it), against the URL without its query. In the variable, `\,` is a comma
+//! inside a pattern (`a{1\,3}`).
 
 use regex::Regex;
 
@@ -24,8 +25,9 @@ impl ExcludedUrls {
         env: Option<&'a str>,
     ) -> Self {
         let mut valid = Vec::new();
-        let from_env = env.unwrap_or_default().split(',');
-        for pattern in patterns.into_iter().chain(from_env) {
+        let from_env = split_list(env.unwrap_or_default());
+        let patterns = patterns.into_iter().map(str::to_owned).chain(from_env);
+        for pattern in patterns {
             let pattern = pattern.trim();
             if pattern.is_empty() {
                 continue;
@@ -48,13 +50,32 @@ impl ExcludedUrls {
         self.patterns.is_none()
     }
 
-    /// Whether `url` (`scheme://host/path?query`, or the path alone when the host is not
-    /// known) is excluded.
+    /// Whether `url` (`scheme://host/path` without the query, or the path alone when the
+    /// host is not known) is excluded.
     pub(crate) fn excludes(&self, url: &str) -> bool {
         self.patterns
             .as_ref()
             .is_some_and(|patterns| patterns.is_match(url))
     }
+}
+
+/// The variable's patterns: split at commas, except `\,`, which is a comma in the pattern.
+fn split_list(list: &str) -> Vec<String> {
+    let mut patterns = Vec::new();
+    let mut current = String::new();
+    let mut chars = list.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&',') => {
+                chars.next();
+                current.push(',');
+            }
+            ',' => patterns.push(std::mem::take(&mut current)),
+            c => current.push(c),
+        }
+    }
+    patterns.push(current);
+    patterns
 }
 
 #[cfg(test)]
@@ -69,6 +90,17 @@ mod tests {
         assert!(excluded.excludes("/api/client/7/info"));
         assert!(excluded.excludes("/metrics"));
         assert!(!excluded.excludes("/items/7"));
+    }
+
+    #[test]
+    fn an_escaped_comma_stays_inside_its_pattern() {
+        let excluded = ExcludedUrls::new([], Some(r"^/a{1\,3}$, /b,c$"));
+        assert!(excluded.excludes("/aaa"));
+        assert!(!excluded.excludes("/aaaa"));
+        assert!(excluded.excludes("/b"));
+        assert!(excluded.excludes("/c"));
+        let from_code = ExcludedUrls::new(["^/x{1,2}$"], None);
+        assert!(from_code.excludes("/xx"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::{Instant, SystemTime};
 
 use http::{HeaderName, HeaderValue, Request, Response, Version};
+use http_body::Body;
 use opentelemetry::metrics::{BoundUpDownCounter, Histogram, UpDownCounter};
 use opentelemetry::trace::{
     SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
@@ -145,9 +146,9 @@ impl ServerLayer {
         })
     }
 
-    /// Leaves requests whose URL (`scheme://host/path?query`, or the path when the host is
-    /// unknown) matches the regular expression `pattern` uninstrumented: no span, no metric.
-    /// Adds to `OTEL_RUST_EXCLUDED_URLS`.
+    /// Leaves requests whose URL without its query (`scheme://host/path`, or the path when
+    /// the host is unknown) matches the regular expression `pattern` uninstrumented: no span,
+    /// no metric. Adds to `OTEL_RUST_EXCLUDED_URLS`; a pattern given here may contain commas.
     pub fn exclude(self, pattern: impl Into<String>) -> Self {
         let mut options = self.options;
         options.patterns.push(pattern.into());
@@ -269,6 +270,7 @@ pub struct ServerService<S> {
 impl<S, B, R> Service<Request<B>> for ServerService<S>
 where
     S: Service<Request<B>, Response = Response<R>>,
+    R: Body,
 {
     type Response = Response<ResponseBody<R>>;
     type Error = S::Error;
@@ -281,7 +283,9 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let shared = &self.shared;
         let host = host(&request);
-        if !shared.excluded.is_empty() && shared.excluded.excludes(&full_url(&request, host)) {
+        if !shared.excluded.is_empty()
+            && shared.excluded.excludes(&url_without_query(&request, host))
+        {
             return ResponseFuture {
                 inner: self.inner.call(request),
                 recording: None,
@@ -313,6 +317,7 @@ pin_project_lite::pin_project! {
 impl<F, R, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<R>, E>>,
+    R: Body,
 {
     type Output = Result<Response<ResponseBody<R>>, E>;
 
@@ -409,9 +414,10 @@ impl Recording {
             propagator.extract(&HeaderExtractor(request.headers()))
         });
         let tracer = shared.tracer();
-        // One clock read for the span's start and the duration's: the histogram records
-        // exactly the span's length, and a request pays two reads instead of four.
+        // The span's start on the wall clock, and the duration on the monotonic one; the
+        // span ends at start + duration, so the histogram records exactly the span's length.
         let started = SystemTime::now();
+        let started_at = Instant::now();
         let name_for_labels =
             crate::profiler::labels::active().then(|| label_name(request, &name, grpc.is_some()));
         let span = tracer
@@ -427,9 +433,14 @@ impl Recording {
         let labels =
             name_for_labels.and_then(|name| crate::profiler::labels::local_root(&cx, name));
         let call = match grpc {
-            Some((_, call)) => Call::Grpc(grpc::Pending::new(cx, Instant::now(), call)),
+            Some((_, call)) => Call::Grpc(grpc::Pending::new(cx, started_at, call)),
             None => Call::Http(HttpCall::start(
-                &shared, cx, started, request, route, version,
+                &shared,
+                cx,
+                (started, started_at),
+                request,
+                route,
+                version,
             )),
         };
         Self {
@@ -455,7 +466,10 @@ impl Recording {
 
     /// Records the response (or the handler's error); ends the span, or for a gRPC call
     /// whose status is still to come, hands it to the body.
-    fn respond<R, E>(self, result: Result<Response<R>, E>) -> Result<Response<ResponseBody<R>>, E> {
+    fn respond<R: Body, E>(
+        self,
+        result: Result<Response<R>, E>,
+    ) -> Result<Response<ResponseBody<R>>, E> {
         let mut response = match result {
             Ok(response) => response,
             Err(error) => {
@@ -487,8 +501,14 @@ impl Recording {
                 let error_type = status
                     .is_server_error()
                     .then(|| Cow::Owned(status.as_u16().to_string()));
-                call.end(Some(status.as_u16()), error_type);
-                response.map(ResponseBody::plain)
+                let mut call = call;
+                call.respond(status.as_u16(), error_type);
+                if response.body().is_end_stream() {
+                    call.finish(None);
+                    response.map(ResponseBody::plain)
+                } else {
+                    response.map(|body| ResponseBody::ending_with_body(body, call))
+                }
             }
             Call::Grpc(pending) => pending.respond(response),
         })
@@ -558,15 +578,22 @@ fn http_attributes<B>(
     (name, attributes, route)
 }
 
-/// A plain HTTP request's span and metric attributes.
+/// A plain HTTP request's span and metric attributes, from the request to the end of the
+/// response body.
 #[derive(Debug)]
-struct HttpCall {
+pub(crate) struct HttpCall {
     /// Fetched once per request: the in-flight decrement goes where the increment went.
     instruments: Arc<Instruments>,
     active: BoundUpDownCounter<i64>,
     cx: Context,
-    /// The span's start time.
+    /// The span's start time, on the wall clock (what the span reports)...
     started: SystemTime,
+    /// ...and on the monotonic clock, which measures the duration: a wall clock step (NTP)
+    /// mid-request must not make it negative or hours long.
+    started_at: Instant,
+    /// The response's status and error type once its head is out; recorded when its body
+    /// ends.
+    response: Option<(u16, Option<Cow<'static, str>>)>,
     /// `http.request.method`, `url.scheme`: the in-flight counter's attributes, and the
     /// start of the duration's.
     common: [KeyValue; 2],
@@ -586,7 +613,7 @@ impl HttpCall {
     fn start<B>(
         shared: &Shared,
         cx: Context,
-        started: SystemTime,
+        (started, started_at): (SystemTime, Instant),
         request: &Request<B>,
         route: Option<StringValue>,
         version: &'static str,
@@ -605,6 +632,8 @@ impl HttpCall {
             active,
             cx,
             started,
+            started_at,
+            response: None,
             common,
             route,
             version,
@@ -621,14 +650,34 @@ impl HttpCall {
         self.record(status_code, error_type);
     }
 
+    pub(crate) fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    pub(crate) fn panicked(&self) -> &AtomicBool {
+        &self.panicked
+    }
+
+    /// The response head is out: its status, and `error_type` for a 5xx.
+    fn respond(&mut self, status: u16, error_type: Option<Cow<'static, str>>) {
+        self.response = Some((status, error_type));
+    }
+
+    /// The response body ended, or failed with an error of type `body_error`.
+    pub(crate) fn finish(mut self, body_error: Option<&'static str>) {
+        let (status, mut error_type) = self.response.take().unwrap_or_default();
+        if let Some(body_error) = body_error {
+            error_type = Some(Cow::Borrowed(body_error));
+        }
+        self.end(Some(status), error_type);
+    }
+
     /// `error_type` is the status code for a response, the error's type or `panic` without
     /// one.
     fn record(&self, status_code: Option<u16>, error_type: Option<Cow<'static, str>>) {
-        let ended = SystemTime::now();
-        let elapsed = ended
-            .duration_since(self.started)
-            .unwrap_or_default()
-            .as_secs_f64();
+        let elapsed = self.started_at.elapsed();
+        let ended = self.started + elapsed;
+        let elapsed = elapsed.as_secs_f64();
         let span = self.cx.span();
         if let Some(code) = status_code {
             span.set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
@@ -679,6 +728,14 @@ impl Drop for HttpCall {
     /// it on the span), or the connection went away and the future was cancelled.
     fn drop(&mut self) {
         if self.finished {
+            return;
+        }
+        if let Some((status, error_type)) = self.response.take() {
+            // The body was dropped before its end: the client went away mid-response.
+            self.cx
+                .span()
+                .set_attribute(KeyValue::new("rust.future.cancelled", true));
+            self.record(Some(status), error_type);
             return;
         }
         if self.panicked.load(Ordering::Relaxed) || std::thread::panicking() {
@@ -771,11 +828,14 @@ fn host<B>(request: &Request<B>) -> Option<&str> {
         .or_else(|| request.uri().authority().map(|a| a.as_str()))
 }
 
-/// `scheme://host/path?query`, or the path and query when the host is not known.
-fn full_url<B>(request: &Request<B>, host: Option<&str>) -> String {
+/// `scheme://host/path` without the query, or the path alone when the host is not known: what
+/// excluded-URL patterns match. Not the query: it is the client's to write, and
+/// `/items/7?/health` must not pass for `/health`.
+fn url_without_query<B>(request: &Request<B>, host: Option<&str>) -> String {
+    let path = request.uri().path();
     match host {
-        Some(host) => format!("{}://{host}{}", scheme(request), request.uri()),
-        None => request.uri().to_string(),
+        Some(host) => format!("{}://{host}{path}", scheme(request)),
+        None => path.to_owned(),
     }
 }
 

@@ -82,10 +82,13 @@ fn prometheus_reader(
     settings: &Settings,
     builder: MeterProviderBuilder,
 ) -> (MeterProviderBuilder, Option<PrometheusEndpoint>) {
-    let address = format!(
-        "{}:{}",
-        settings.prometheus_host.value, settings.prometheus_port.value
-    );
+    let host = &settings.prometheus_host.value;
+    // An IPv6 address is bracketed before its port.
+    let address = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{}", settings.prometheus_port.value)
+    } else {
+        format!("{host}:{}", settings.prometheus_port.value)
+    };
     let (reader, registry) = match crate::exporter::prometheus::reader() {
         Ok(made) => made,
         Err(error) => {

@@ -31,7 +31,7 @@ where
     pub fn new(inner: F, span: Option<LiveSpan>, record: R) -> Self {
         Self {
             inner,
-            span: OpenSpan(span),
+            span: OpenSpan::new(span),
             record: Some(record),
         }
     }
@@ -47,34 +47,63 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let Some(span) = &this.span.0 else {
+        let Some(span) = &this.span.span else {
             return this.inner.poll(task);
         };
         let current = span.context().clone().attach();
         let labels = span.enter_labels();
+        let unwinding = Unwinding(&mut this.span.panicked);
         let Poll::Ready(output) = this.inner.poll(task) else {
             return Poll::Pending;
         };
+        drop(unwinding);
         if let Some(record) = this.record.take() {
             record(&output, span);
         }
         // The labels point at the span's: put back before it ends, which it does while it is
         // still current.
         drop(labels);
-        this.span.0 = None;
+        this.span.span = None;
         drop(current);
         Poll::Ready(output)
     }
 }
 
-/// The span until the future completes; ends it as cancelled if dropped first.
+/// The span until the future completes; ends it as cancelled if dropped first, unless a poll
+/// panicked (the panic hook recorded the panic on it; the runtime drops the future later).
 #[derive(Debug)]
-pub(crate) struct OpenSpan(pub(crate) Option<LiveSpan>);
+pub(crate) struct OpenSpan {
+    pub(crate) span: Option<LiveSpan>,
+    pub(crate) panicked: bool,
+}
+
+impl OpenSpan {
+    pub(crate) fn new(span: Option<LiveSpan>) -> Self {
+        Self {
+            span,
+            panicked: false,
+        }
+    }
+}
 
 impl Drop for OpenSpan {
     fn drop(&mut self) {
-        if let Some(span) = self.0.take() {
+        if let Some(span) = self.span.take()
+            && !self.panicked
+        {
             span.cancel();
+        }
+    }
+}
+
+/// Notes a panic unwinding through a poll, in the flag it holds.
+pub(crate) struct Unwinding<'a>(pub(crate) &'a mut bool);
+
+impl Drop for Unwinding<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            *self.0 = true;
         }
     }
 }
