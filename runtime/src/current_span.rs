@@ -30,7 +30,7 @@ pub fn set_attribute(key: impl Into<Key>, value: impl Into<Value>) {
     Context::map_current(|cx| {
         let span = cx.span();
         if span.is_recording() {
-            span.set_attribute(KeyValue::new(key, value));
+            span.set_attribute(KeyValue::new(key, crate::limits::span_value(value.into())));
         }
     });
 }
@@ -69,7 +69,13 @@ pub fn add_event(
     Context::map_current(|cx| {
         let span = cx.span();
         if span.is_recording() {
-            span.add_event(name, attributes.into_iter().collect());
+            span.add_event(
+                name,
+                attributes
+                    .into_iter()
+                    .map(|kv| KeyValue::new(kv.key, crate::limits::span_value(kv.value)))
+                    .collect(),
+            );
         }
     });
 }

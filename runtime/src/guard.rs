@@ -143,6 +143,7 @@ fn shut_down(pipelines: Pipelines) {
         }
     }
     crate::delivery::summarize(flushed);
+    crate::limits::summarize();
     if let Some(endpoint) = prometheus {
         endpoint.stop(deadline.saturating_duration_since(Instant::now()));
     }

@@ -99,6 +99,7 @@ mod guard;
 #[cfg(feature = "http-server")]
 pub mod http;
 mod init;
+mod limits;
 mod logs;
 mod metrics;
 mod panic_hook;

@@ -683,6 +683,108 @@ fn a_composed_subscriber_keeps_its_json_logs_and_exports_the_same_records() {
     }
 }
 
+/// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: an `#[otel::span]` attribute and a log record's
+/// attribute are cut to the limit at the collector, and the shutdown says how many were cut.
+#[test]
+fn the_attribute_value_length_limit_cuts_span_and_log_attributes() {
+    let collector = Collector::start();
+    let run = program::run_against(
+        &collector,
+        "grpc",
+        env!("CARGO_BIN_EXE_composed_subscriber"),
+        &[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "8")],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let ids = run.printed("checkout_ids");
+    let (trace_id, _) = ids.split_once(' ').expect("two ids");
+    let output = collector.wait_for(Duration::from_secs(10), |out| {
+        out.contains("order checked out") && out.contains("Name           : checkout")
+    });
+    let checkout = received::spans(&output)
+        .into_iter()
+        .find(|span| span.name == "checkout")
+        .unwrap_or_else(|| panic!("no checkout span: {output}"));
+    assert!(
+        checkout.text.contains("customer: Str(ada-love)\n"),
+        "{}",
+        checkout.text
+    );
+    let log = received::logs(&output)
+        .into_iter()
+        .find(|log| log.body == "Str(order checked out)")
+        .unwrap_or_else(|| panic!("no log record: {output}"));
+    assert!(
+        log.text
+            .contains(&format!("trace_id: Str({})\n", &trace_id[..8])),
+        "{}",
+        log.text
+    );
+    assert!(
+        run.stderr
+            .contains("attribute values were longer than their limit"),
+        "{run:#?}"
+    );
+}
+
+/// 3,000 requests with a 300 KB `User-Agent` against a service: its peak resident memory
+/// stays within twice that of 3,000 ordinary requests (the value is cut to 2,048 characters
+/// before it reaches a span), and no span is lost.
+#[test]
+fn huge_request_headers_do_not_balloon_the_services_memory() {
+    use std::io::BufRead as _;
+
+    let collector = Collector::start();
+    let endpoint = collector.endpoint("grpc");
+    let peak_rss_kib = |user_agent: &str| -> (u64, String) {
+        let mut service = program::command(
+            env!("CARGO_BIN_EXE_services"),
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+                ("OTEL_TEST_ROLE", "downstream"),
+                ("OTEL_METRICS_EXPORTER", "none"),
+            ],
+        )
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the service");
+        let mut lines = std::io::BufReader::new(service.stdout.take().expect("its stdout")).lines();
+        let http = lines
+            .next()
+            .and_then(Result::ok)
+            .and_then(|line| line.strip_prefix("http=").map(str::to_owned))
+            .expect("the service's address");
+        let client = reqwest::blocking::Client::new();
+        for _ in 0..3_000 {
+            let response = client
+                .post(format!("http://{http}/pay"))
+                .header("user-agent", user_agent)
+                .send()
+                .expect("an answer");
+            assert!(response.status().is_success());
+        }
+        let status = std::fs::read_to_string(format!("/proc/{}/status", service.id()))
+            .expect("the service's status");
+        let peak = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM");
+        drop(service.stdin.take());
+        let output = service.wait_with_output().expect("the service ends");
+        assert!(output.status.success(), "{output:?}");
+        (peak, String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (ordinary, _) = peak_rss_kib("curl/8.5.0");
+    let (huge, stderr) = peak_rss_kib(&"u".repeat(300 * 1024));
+    println!("peak resident memory: {ordinary} KiB ordinary, {huge} KiB with 300 KB user agents");
+    assert!(
+        huge <= 2 * ordinary,
+        "peak resident memory {huge} KiB with 300 KB user agents, {ordinary} KiB without"
+    );
+    assert!(!stderr.contains("lost"), "no span lost: {stderr}");
+}
+
 /// A program that installed its own global subscriber before `otel`: one warning says how
 /// to compose instead; the program runs on.
 #[test]

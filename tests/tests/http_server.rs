@@ -773,6 +773,36 @@ fn listed_headers_are_recorded_and_credentials_redacted() {
     );
 }
 
+/// What a client writes (its user agent, the path, a forwarded address, the `Host`) is cut to
+/// 2,048 characters on the server span when no `OTEL_*ATTRIBUTE_VALUE_LENGTH_LIMIT` says
+/// otherwise: one request cannot put 300 KB into a span.
+#[test]
+fn values_a_client_writes_are_bounded_on_the_server_span() {
+    let spans = capture_spans();
+    let (address, _runtime) = serve();
+    let huge = "u".repeat(300_000);
+    let path = format!("/items/{}", "7".repeat(20_000));
+    let response = reqwest::blocking::Client::new()
+        .get(format!("http://{address}{path}"))
+        .header("user-agent", huge.as_str())
+        .header(
+            "x-forwarded-for",
+            format!("{}, 10.0.0.1", "f".repeat(50_000)),
+        )
+        .send()
+        .expect("a response");
+    assert!(response.status().is_client_error(), "{}", response.status());
+    let server = spans
+        .spans()
+        .into_iter()
+        .find(|span| span.span_kind == SpanKind::Server)
+        .expect("a server span");
+    for key in ["user_agent.original", "url.path", "client.address"] {
+        let value = text(&server, key).unwrap_or_else(|| panic!("{key}"));
+        assert_eq!(value.chars().count(), 2048, "{key}");
+    }
+}
+
 #[test]
 fn non_utf8_and_huge_header_values_neither_fail_the_request_nor_panic() {
     let spans = capture_spans();
@@ -799,9 +829,10 @@ fn non_utf8_and_huge_header_values_neither_fail_the_request_nor_panic() {
         text(&server, "http.request.header.x-latin1").as_deref(),
         Some("[\"caf\u{fffd}\"]")
     );
+    // Cut to 2,048 characters, the default for what a client sent.
     assert_eq!(
         text(&server, "http.request.header.x-big").map(|value| value.len()),
-        Some(big.len() + 4)
+        Some(2048 + 4)
     );
     assert_eq!(
         server.parent_span_id,

@@ -258,7 +258,10 @@ impl Instrumentation {
             attributes.extend_from_slice(&target.attributes);
             description.push_attributes(&mut attributes);
             if let Some(text) = description.text.take() {
-                attributes.push(KeyValue::new(attribute::DB_QUERY_TEXT, text));
+                attributes.push(KeyValue::new(
+                    attribute::DB_QUERY_TEXT,
+                    crate::limits::span_value(text.into()),
+                ));
             }
             if let Some(size) = description.batch_size {
                 attributes.push(KeyValue::new(

@@ -103,9 +103,9 @@ impl Outcome {
         let message = headers
             .get("grpc-message")
             .map(|message| {
-                percent_encoding::percent_decode(message.as_bytes())
-                    .decode_utf8_lossy()
-                    .into_owned()
+                crate::limits::request_string(
+                    &percent_encoding::percent_decode(message.as_bytes()).decode_utf8_lossy(),
+                )
             })
             .filter(|message| !message.is_empty());
         Some(Self::Status { code, message })
@@ -163,8 +163,8 @@ impl Call {
             duration,
             attributes: vec![
                 KeyValue::new("rpc.system", "grpc"),
-                KeyValue::new("rpc.service", service.to_owned()),
-                KeyValue::new("rpc.method", method.to_owned()),
+                KeyValue::new("rpc.service", crate::limits::request_string(service)),
+                KeyValue::new("rpc.method", crate::limits::request_string(method)),
             ],
         }
     }

@@ -96,7 +96,9 @@ impl CapturedHeaders {
                     if redacted {
                         StringValue::from("[REDACTED]")
                     } else {
-                        StringValue::from(String::from_utf8_lossy(value.as_bytes()).into_owned())
+                        StringValue::from(crate::limits::request_string(&String::from_utf8_lossy(
+                            value.as_bytes(),
+                        )))
                     }
                 })
                 .collect();

@@ -20,6 +20,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::grpc;
+use crate::limits::request_string;
 use crate::profiler::labels::SpanLabels;
 use crate::trace::handler_errors::HandlerErrors;
 
@@ -383,7 +384,7 @@ impl Recording {
             .map(|(service, method)| {
                 let call =
                     grpc::Call::new(grpc::Side::Server, service, method, shared.rpc_duration());
-                (format!("{service}/{method}"), call)
+                (request_string(&format!("{service}/{method}")), call)
             });
         let (name, mut attributes, route) = match &grpc {
             Some((name, call)) => (Cow::Owned(name.clone()), call.attributes().to_vec(), None),
@@ -395,16 +396,16 @@ impl Recording {
         attributes.push(KeyValue::new("network.protocol.version", version));
         if let Some(host) = host {
             let (address, port) = split_host(host);
-            attributes.push(KeyValue::new("server.address", address.to_owned()));
+            attributes.push(KeyValue::new("server.address", request_string(address)));
             if let Some(port) = port {
                 attributes.push(KeyValue::new("server.port", i64::from(port)));
             }
         }
         if let Some(client) = client_address(request) {
-            attributes.push(KeyValue::new("client.address", client));
+            attributes.push(KeyValue::new("client.address", request_string(&client)));
         }
         if let Some(agent) = header_text(request, http::header::USER_AGENT) {
-            attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
+            attributes.push(KeyValue::new("user_agent.original", request_string(agent)));
         }
         if let Some(captured) = &shared.request_headers {
             captured.record(request.headers(), &mut attributes);
@@ -558,13 +559,13 @@ fn http_attributes<B>(
     let mut attributes = Vec::with_capacity(12);
     attributes.extend([
         KeyValue::new("http.request.method", method),
-        KeyValue::new("url.path", request.uri().path().to_owned()),
+        KeyValue::new("url.path", request_string(request.uri().path())),
         KeyValue::new("url.scheme", scheme(request)),
     ]);
     if method == "_OTHER" {
         attributes.push(KeyValue::new(
             "http.request.method_original",
-            request.method().as_str().to_owned(),
+            request_string(request.method().as_str()),
         ));
     }
     if let Some(route) = &route {
@@ -573,7 +574,7 @@ fn http_attributes<B>(
     if shared.record_query
         && let Some(query) = request.uri().query()
     {
-        attributes.push(KeyValue::new("url.query", query.to_owned()));
+        attributes.push(KeyValue::new("url.query", request_string(query)));
     }
     (name, attributes, route)
 }

@@ -18,6 +18,8 @@ use tracing::field::{Field, Visit};
 use tracing::{Level, Metadata};
 use tracing_log::NormalizeEvent as _;
 
+use crate::limits::log_string;
+
 /// The layer: one log record per event that passes its filter.
 pub(crate) struct LogBridge {
     logger: SdkLogger,
@@ -126,11 +128,20 @@ impl<R: opentelemetry::logs::LogRecord> FieldsToRecord<'_, R> {
 
 impl<R: opentelemetry::logs::LogRecord> Visit for FieldsToRecord<'_, R> {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.add(field, AnyValue::from(format!("{value:?}")));
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            self.add(field, AnyValue::from(text));
+        } else {
+            self.add(field, AnyValue::from(log_string(&text).into_owned()));
+        }
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.add(field, AnyValue::from(value.to_owned()));
+        if field.name() == "message" {
+            self.add(field, AnyValue::from(value.to_owned()));
+        } else {
+            self.add(field, AnyValue::from(log_string(value).into_owned()));
+        }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {

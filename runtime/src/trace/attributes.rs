@@ -144,7 +144,10 @@ pub fn attribute<T: AttributeValue + ?Sized>(
     value: &T,
 ) {
     if let Some(value) = value.to_value() {
-        list.push(KeyValue::new(Key::from_static_str(key), value));
+        list.push(KeyValue::new(
+            Key::from_static_str(key),
+            crate::limits::span_value(value),
+        ));
     }
 }
 
@@ -156,7 +159,7 @@ pub(crate) const PANICKED: &str = "<panicked>";
 #[inline]
 fn formatted(key: &'static str, format: impl FnOnce() -> String) -> Value {
     match crate::panic_hook::caught(format) {
-        Some(text) => Value::String(text.into()),
+        Some(text) => Value::String(crate::limits::span_string(text).into()),
         None => {
             warned_panic(key);
             Value::from(PANICKED)

@@ -139,14 +139,18 @@ impl ErrorReport {
     pub(crate) fn exception_attributes(&self) -> impl Iterator<Item = KeyValue> + '_ {
         [
             KeyValue::new("exception.type", self.type_name),
-            KeyValue::new("exception.message", self.message.clone()),
+            KeyValue::new(
+                "exception.message",
+                crate::limits::span_string(self.message.clone()),
+            ),
         ]
         .into_iter()
-        .chain(
-            self.stacktrace
-                .clone()
-                .map(|stacktrace| KeyValue::new("exception.stacktrace", stacktrace)),
-        )
+        .chain(self.stacktrace.clone().map(|stacktrace| {
+            KeyValue::new(
+                "exception.stacktrace",
+                crate::limits::span_string(stacktrace),
+            )
+        }))
     }
 
     fn message_only(type_name: &'static str, message: String) -> Self {

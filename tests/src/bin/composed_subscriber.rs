@@ -39,7 +39,7 @@ fn composed() {
     checkout(7);
 }
 
-#[otel::span(attributes(order))]
+#[otel::span(attributes(order, customer = "ada-lovelace-analytical-engines"))]
 fn checkout(order: u64) {
     println!(
         "checkout_ids={} {}",
