@@ -362,8 +362,13 @@ fn find_in_path(name: &str) -> Result<PathBuf, StartError> {
 }
 
 fn not_installed(what: &str, package: &str) -> StartError {
+    let both = if INSTALL_COMMAND.contains(package) {
+        format!(" (`{INSTALL_COMMAND}` installs both servers)")
+    } else {
+        String::new()
+    };
     fail(format!(
-        "{what} is not installed: `apt-get install {package}` installs it (`{INSTALL_COMMAND}` installs both servers)"
+        "{what} is not installed: `apt-get install {package}` installs it{both}"
     ))
 }
 
@@ -383,9 +388,24 @@ fn user_exists(user: &str) -> bool {
         .is_ok_and(|status| status.success())
 }
 
+/// The path of `name`, a program of Debian's `package`, installing the package first when the
+/// program is not on the `PATH` (as the servers are): Prometheus and `promtool` for the
+/// Prometheus tests.
+pub fn installed_program(name: &str, package: &str) -> Result<PathBuf, StartError> {
+    find_in_path(name).or_else(|_| {
+        install(package)?;
+        find_in_path(name)
+    })
+}
+
 /// `apt-get install package` as root (refreshing the package lists when the first try
-/// fails); as another user, the error naming the command.
+/// fails); as another user, the error naming the command. One install at a time in this
+/// process; another process's is waited for (apt's lock, up to two minutes).
 fn install(package: &str) -> Result<(), StartError> {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !is_root() || !Path::new("/usr/bin/apt-get").is_file() {
         return Err(not_installed(package, package));
     }
@@ -395,7 +415,14 @@ fn install(package: &str) -> Result<(), StartError> {
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive"))
     };
-    let install_args = ["install", "-y", "--no-install-recommends", package];
+    let install_args = [
+        "-o",
+        "DPkg::Lock::Timeout=120",
+        "install",
+        "-y",
+        "--no-install-recommends",
+        package,
+    ];
     apt(&install_args).or_else(|_| {
         apt(&["update"])?;
         apt(&install_args)

@@ -1,5 +1,6 @@
-//! A real Prometheus server (Debian's `prometheus` package, which `.ci/run` installs) scraping
-//! one target every second, and `promtool`. A missing binary fails the test with the reason.
+//! A real Prometheus server (Debian's `prometheus` package, installed on first use when the
+//! tests run as root, as the database servers are) scraping one target every second, and
+//! `promtool`. A binary that cannot be installed fails the test with the reason.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -147,16 +148,9 @@ pub fn promtool_check_metrics(exposition: &str) -> (bool, String) {
     (output.status.success(), printed)
 }
 
+/// `name` from Debian's `prometheus` package, installed by the project's test set-up when it
+/// is missing (as root; otherwise the failure names the command).
 fn binary(name: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|path| path.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "`{name}` is not installed: install Debian's `prometheus` package \
-             (`apt-get install prometheus`, as .ci/run does)"
-        )
-    })
+    otel_local_servers::installed_program(name, "prometheus")
+        .unwrap_or_else(|error| panic!("{error}"))
 }
