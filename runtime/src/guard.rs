@@ -29,6 +29,19 @@ pub(crate) struct Pipelines {
 
 static INSTALLED: Mutex<Option<Pipelines>> = Mutex::new(None);
 
+/// Stops the profiler of the pipelines installed now, delivering its last profile: a second
+/// `init` must stop it before starting its own, since both would share the process's one
+/// `SIGPROF` timer, sample queue and labels (the old one's stop would switch the new one off).
+pub(crate) fn stop_installed_profiler() {
+    let (profiler, timeout) = match lock().as_mut() {
+        Some(installed) => (installed.profiler.take(), installed.timeout),
+        None => return,
+    };
+    if let Some(profiler) = profiler {
+        profiler.stop(timeout);
+    }
+}
+
 /// Makes `pipelines` the ones every exit path flushes. Pipelines installed earlier (a second
 /// `init`) are shut down first, so nothing they buffered is lost.
 pub(crate) fn register(pipelines: Pipelines) {

@@ -31,6 +31,8 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
         .get(&opentelemetry::Key::from_static_str("service.version"))
         .map(|version| version.to_string())
         .unwrap_or_default();
+    // A second `init`: the profiler running now stops before this one starts.
+    guard::stop_installed_profiler();
     // Before the first span: spans started while it runs carry its labels.
     let profiler = start_profiler(&settings, &resource);
     let (meter, prometheus) =

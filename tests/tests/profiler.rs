@@ -118,6 +118,27 @@ fn local_profiles_label_each_tasks_samples_with_its_own_root_span() {
     }
 }
 
+/// A second `init` in one process (both asking for the local profiler): the first profiler
+/// stops before the second starts, and the second, which the tasks run under, writes a
+/// profile with their samples, each labelled by its task.
+#[test]
+fn a_second_init_leaves_exactly_one_working_profiler() {
+    let dir = profile_dir("profiler-second-init");
+    let dir_text = dir.display().to_string();
+    let run = program::run(
+        PROGRAM,
+        &[
+            ("OTEL_PROFILE_DIR", dir_text.as_str()),
+            ("OTEL_TEST_SECOND_INIT", "1"),
+            ("NO_COLOR", "1"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let samples =
+        pprof::samples(&std::fs::read(dir.join("profile.pb.gz")).expect("the pprof file"));
+    assert_labelled_by_task(&samples, &run);
+}
+
 /// What a fake Pyroscope server received.
 #[derive(Debug, Clone)]
 struct Push {

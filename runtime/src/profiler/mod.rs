@@ -130,13 +130,23 @@ mod running {
         let mut symbols = Symbols::default();
         let mut last_push = Instant::now();
         let mut failing = false;
+        // Taken on the first drain that finds it free.
+        let mut reader = None;
+        let mut drain = |aggregate: &mut Aggregate| {
+            if reader.is_none() {
+                reader = sampler::consumer();
+            }
+            if let Some(reader) = reader.as_mut() {
+                reader.drain(&mut |sample| aggregate.add(&sample));
+            }
+        };
         let deadline = loop {
             match stopped.recv_timeout(DRAIN_EVERY) {
                 Ok(deadline) => break deadline,
                 Err(mpsc::RecvTimeoutError::Disconnected) => break Instant::now(),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
-            sampler::drain(&mut |sample| aggregate.add(&sample));
+            drain(&mut aggregate);
             if let Target::Pyroscope(pusher) = &destination
                 && last_push.elapsed() >= PUSH_EVERY
             {
@@ -151,7 +161,7 @@ mod running {
                 );
             }
         };
-        sampler::drain(&mut |sample| aggregate.add(&sample));
+        drain(&mut aggregate);
         match &destination {
             Target::Pyroscope(pusher) => {
                 let left = deadline.saturating_duration_since(Instant::now());

@@ -41,6 +41,20 @@ struct Queue {
     slots: Box<[Slot]>,
     head: AtomicUsize,
     tail: AtomicUsize,
+    /// Whether a [`Consumer`] exists: the one reader the algorithm allows.
+    consumed: AtomicBool,
+}
+
+/// The queue's one reader: only its holder pops, and only one exists at a time
+/// ([`Queue::consumer`]), so two collectors (a second profiler) can never race on `tail`.
+pub(crate) struct Consumer<'q> {
+    queue: &'q Queue,
+}
+
+impl Drop for Consumer<'_> {
+    fn drop(&mut self) {
+        self.queue.consumed.store(false, Ordering::Release);
+    }
 }
 
 struct Slot {
@@ -68,7 +82,16 @@ impl Queue {
             slots,
             head: AtomicUsize::new(0),
             tail: AtomicUsize::new(0),
+            consumed: AtomicBool::new(false),
         }
+    }
+
+    /// The reader, unless one exists.
+    fn consumer(&self) -> Option<Consumer<'_>> {
+        self.consumed
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| Consumer { queue: self })
     }
 
     /// Claims a slot and fills it with `fill`; `false` when the queue is full.
@@ -101,8 +124,8 @@ impl Queue {
         }
     }
 
-    /// Takes the oldest published sample, if any. One consumer only.
-    fn pop(&self) -> Option<RawSample> {
+    /// Takes the oldest published sample, if any: for the [`Consumer`] alone.
+    fn pop(&self, _reader: &mut Consumer<'_>) -> Option<RawSample> {
         let position = self.tail.load(Ordering::Relaxed);
         let slot = &self.slots[position % CAPACITY];
         if slot.sequence.load(Ordering::Acquire) != position + 1 {
@@ -134,10 +157,17 @@ pub(crate) fn static_name(pointer: *mut &'static str) -> &'static &'static str {
     unsafe { &*pointer }
 }
 
-/// Drains the samples taken so far into `into`.
-pub(crate) fn drain(into: &mut impl FnMut(RawSample)) {
-    if let Some(queue) = QUEUE.get() {
-        while let Some(sample) = queue.pop() {
+/// The reader of the samples, for the profiler's collector thread; `None` while another
+/// holds it (or before sampling ever started).
+pub(crate) fn consumer() -> Option<Consumer<'static>> {
+    QUEUE.get().and_then(Queue::consumer)
+}
+
+impl Consumer<'_> {
+    /// Drains the samples taken so far into `into`.
+    pub(crate) fn drain(&mut self, into: &mut impl FnMut(RawSample)) {
+        let queue = self.queue;
+        while let Some(sample) = queue.pop(self) {
             into(sample);
         }
     }
@@ -341,4 +371,52 @@ fn unwinder_ranges() -> Vec<(usize, usize)> {
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four writers (as four interrupted threads would be) against the one reader: every
+    /// sample arrives once, none twice, and a second reader is refused while the first lives.
+    #[test]
+    fn one_reader_at_a_time_and_every_sample_once_under_many_writers() {
+        const WRITERS: usize = 4;
+        const EACH: usize = 20_000;
+        let queue = Queue::new();
+        let mut reader = queue.consumer().expect("the first reader");
+        assert!(queue.consumer().is_none(), "a second reader is refused");
+        let seen = std::thread::scope(|scope| {
+            for writer in 0..WRITERS {
+                let queue = &queue;
+                scope.spawn(move || {
+                    for n in 0..EACH {
+                        // The sample's depth carries its number.
+                        while !queue.push(|sample| sample.depth = writer * EACH + n) {
+                            std::thread::yield_now();
+                        }
+                    }
+                });
+            }
+            let mut seen = vec![false; WRITERS * EACH];
+            let mut count = 0;
+            while count < WRITERS * EACH {
+                match queue.pop(&mut reader) {
+                    Some(sample) => {
+                        assert!(!seen[sample.depth], "sample {} twice", sample.depth);
+                        seen[sample.depth] = true;
+                        count += 1;
+                    }
+                    None => std::thread::yield_now(),
+                }
+            }
+            seen
+        });
+        assert!(seen.iter().all(|arrived| *arrived));
+        drop(reader);
+        assert!(
+            queue.consumer().is_some(),
+            "free again once the reader is gone"
+        );
+    }
 }

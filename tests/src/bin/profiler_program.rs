@@ -7,6 +7,9 @@
 //! handler runs `burn_http`, calls itself once and prints the server span's id
 //! (`http_span=...`, from the `traceresponse` header).
 //!
+//! `OTEL_TEST_SECOND_INIT=1`: `otel::Config::init` once more at the start of `main`, with the
+//! same profiler; its guard ends before `main`'s.
+//!
 //! `OTEL_TEST_STRESS=<seconds>`: meanwhile, four threads allocate, format, capture
 //! backtraces and unwind caught panics for that long, the work most likely to be interrupted
 //! in the allocator or the unwinder.
@@ -130,6 +133,18 @@ async fn task_b() -> u64 {
 )]
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // A second `init` in the same process, with the same profiler: it must leave exactly one
+    // working profiler, whose profile (written when this guard drops, before main's) holds
+    // the tasks' samples.
+    let _second = std::env::var("OTEL_TEST_SECOND_INIT").is_ok().then(|| {
+        otel::Config::new()
+            .service("profiler-second-init")
+            .profiler(otel::ProfilerKind::Local)
+            .traces([otel::Exporter::Console])
+            .metrics([otel::Exporter::None])
+            .logs([otel::Exporter::None])
+            .init()
+    });
     let stress = std::env::var("OTEL_TEST_STRESS")
         .ok()
         .and_then(|seconds| seconds.parse().ok())
