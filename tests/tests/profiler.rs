@@ -316,3 +316,45 @@ fn sampling_at_1000_hz_survives_threads_busy_in_the_allocator_and_the_unwinder()
     );
     assert_labelled_by_task(&samples, &run);
 }
+
+/// The profile counts the CPU time the program spent, within 10%, whatever rate is asked
+/// for: 100 Hz as asked, 1000 Hz capped at the kernel's scheduler tick (which is all the
+/// kernel delivers), with one warning naming both rates.
+#[test]
+fn profiles_count_the_cpu_spent_at_every_rate() {
+    for rate in [100u32, 1000] {
+        let dir = profile_dir(&format!("profiler-rate-{rate}"));
+        let dir_text = dir.display().to_string();
+        let rate_text = rate.to_string();
+        let run = program::run(
+            PROGRAM,
+            &[
+                ("OTEL_PROFILE_DIR", dir_text.as_str()),
+                ("PYROSCOPE_SAMPLE_RATE", rate_text.as_str()),
+                ("NO_COLOR", "1"),
+            ],
+        );
+        assert_eq!(run.code, Some(0), "{run:#?}");
+        let samples =
+            pprof::samples(&std::fs::read(dir.join("profile.pb.gz")).expect("the pprof file"));
+        let profiled_ms: i64 = samples.iter().map(|s| s.value).sum::<i64>() / 1_000_000;
+        let spent_ms: i64 = run.printed("cpu_ms").parse().expect("a number");
+        assert!(
+            (profiled_ms - spent_ms).abs() <= spent_ms / 10 + 30,
+            "at {rate} Hz the profile counts {profiled_ms} ms of CPU; the program spent {spent_ms} ms"
+        );
+        let capped = run
+            .stderr
+            .lines()
+            .filter(|line| line.contains("the profiler samples at"))
+            .count();
+        if rate > 100 && capped == 1 {
+            assert!(
+                run.stderr.contains(&format!("not the {rate} Hz asked for")),
+                "{run:#?}"
+            );
+        } else {
+            assert_eq!(capped, 0, "{run:#?}");
+        }
+    }
+}

@@ -12,6 +12,8 @@ mod profile;
 mod push;
 #[cfg(feature = "profiler")]
 pub(crate) mod sampler;
+#[cfg(feature = "profiler")]
+mod tick;
 
 #[cfg(feature = "profiler")]
 pub(crate) use running::Profiler;
@@ -77,7 +79,7 @@ mod running {
                     Destination::Pyroscope(Box::new(settings.clone()), labels)
                 }
             };
-            let rate = settings.sample_rate.value;
+            let rate = super::tick::effective_rate(settings.sample_rate.value);
             if let Err(error) = sampler::start(rate) {
                 warn_once(&format!("the profiler is off: {error}"));
                 return None;

@@ -63,6 +63,20 @@ async fn http_request() {
     );
 }
 
+/// The CPU time this process spent so far (all threads, user and system), in milliseconds.
+fn process_cpu_ms() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            let after = stat.rsplit_once(')')?.1.to_owned();
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            let user: u64 = fields.get(11)?.parse().ok()?;
+            let system: u64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) * 10)
+        })
+        .unwrap_or_default()
+}
+
 #[inline(never)]
 /// Burns `for_how_long` of this thread's CPU time (not wall time: on a loaded machine the
 /// profiler, which samples CPU time, still sees as many samples).
@@ -162,6 +176,7 @@ async fn main() {
         .sum();
     println!("stressed={stressed}");
     println!("done={}", a ^ b);
+    println!("cpu_ms={}", process_cpu_ms());
 }
 
 /// Threads that allocate, format, capture backtraces and unwind caught panics.
