@@ -47,7 +47,7 @@ use opentelemetry::{Context, InstrumentationScope, global};
 use tokio::task::JoinHandle;
 
 use crate::profiler::labels::SpanLabels;
-use crate::trace::{LiveSpan, OpenSpan, Unwinding};
+use crate::trace::{LiveSpan, OpenSpan};
 
 /// `tokio::spawn` with the current trace carried into the task: spans the task starts are
 /// children of the span current here.
@@ -178,19 +178,7 @@ impl<F: Future> Future for InSpan<F> {
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let Some(span) = &this.span.span else {
-            return this.inner.poll(task);
-        };
-        let current = span.context().clone().attach();
-        let labels = span.enter_labels();
-        let unwinding = Unwinding(&mut this.span.panicked);
-        let output = std::task::ready!(this.inner.poll(task));
-        drop(unwinding);
-        drop(labels);
-        // Ended while still current, as an annotated function's span is.
-        this.span.span = None;
-        drop(current);
-        Poll::Ready(output)
+        this.span.poll(this.inner, task, |_, _| {})
     }
 }
 

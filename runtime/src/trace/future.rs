@@ -47,25 +47,12 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let Some(span) = &this.span.span else {
-            return this.inner.poll(task);
-        };
-        let current = span.context().clone().attach();
-        let labels = span.enter_labels();
-        let unwinding = Unwinding(&mut this.span.panicked);
-        let Poll::Ready(output) = this.inner.poll(task) else {
-            return Poll::Pending;
-        };
-        drop(unwinding);
-        if let Some(record) = this.record.take() {
-            record(&output, span);
-        }
-        // The labels point at the span's: put back before it ends, which it does while it is
-        // still current.
-        drop(labels);
-        this.span.span = None;
-        drop(current);
-        Poll::Ready(output)
+        let record = this.record;
+        this.span.poll(this.inner, task, |output, span| {
+            if let Some(record) = record.take() {
+                record(output, span);
+            }
+        })
     }
 }
 
@@ -84,6 +71,34 @@ impl OpenSpan {
             panicked: false,
         }
     }
+
+    /// Polls `inner` with the span current (and its profiler labels); when `inner` completes,
+    /// `record` sees the output, then the span ends while still current.
+    #[inline]
+    pub(crate) fn poll<F: Future>(
+        &mut self,
+        inner: Pin<&mut F>,
+        task: &mut TaskContext<'_>,
+        record: impl FnOnce(&F::Output, &LiveSpan),
+    ) -> Poll<F::Output> {
+        let Some(span) = &self.span else {
+            return inner.poll(task);
+        };
+        let current = span.context().clone().attach();
+        let labels = span.enter_labels();
+        let unwinding = Unwinding(&mut self.panicked);
+        let Poll::Ready(output) = inner.poll(task) else {
+            return Poll::Pending;
+        };
+        drop(unwinding);
+        record(&output, span);
+        // The labels point at the span's: put back before it ends, which it does while it is
+        // still current.
+        drop(labels);
+        self.span = None;
+        drop(current);
+        Poll::Ready(output)
+    }
 }
 
 impl Drop for OpenSpan {
@@ -97,7 +112,7 @@ impl Drop for OpenSpan {
 }
 
 /// Notes a panic unwinding through a poll, in the flag it holds.
-pub(crate) struct Unwinding<'a>(pub(crate) &'a mut bool);
+struct Unwinding<'a>(&'a mut bool);
 
 impl Drop for Unwinding<'_> {
     #[inline]

@@ -24,7 +24,7 @@ pub(crate) mod sampling;
 mod site;
 
 pub use future::InstrumentedFuture;
-pub(crate) use future::{OpenSpan, Unwinding};
+pub(crate) use future::OpenSpan;
 pub use guard::SpanGuard;
 pub(crate) use guard::enabled;
 pub use links::IntoLink;
