@@ -3,7 +3,24 @@
 //! provider (a tracer, an instrument) with the number it was made in, and remake it when the
 //! number changes; with nothing installed, the per-call check is one relaxed load.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::LocalKey;
+
+/// How many calls a thread makes between two looks at a global provider (one installed by
+/// hand cannot announce itself: the global API has no hook).
+pub(crate) const CHECK_EVERY: u32 = 1024;
+
+/// Whether this thread should look at the global provider now: on its first call, then every
+/// [`CHECK_EVERY`] calls. `calls_left`: the signal's thread-local countdown (no shared write).
+#[inline(always)]
+pub(crate) fn check_due(calls_left: &'static LocalKey<Cell<u32>>) -> bool {
+    calls_left.with(|left| {
+        let calls = left.get();
+        left.set(calls.checked_sub(1).unwrap_or(CHECK_EVERY));
+        calls == 0
+    })
+}
 
 /// The installed generation, and the next number to hand out.
 #[derive(Debug)]

@@ -69,6 +69,15 @@
 //! default. An unusable environment value prints one warning naming the variable and the value
 //! used instead; `OTEL_LOG_LEVEL=debug` prints the effective configuration with each value's
 //! source. See the README for the full table.
+//!
+//! # Libraries
+//!
+//! A library depends on `otel` without default features: the library facade. Its
+//! `#[otel::span]`, `#[otel::metric]`, body macros, [`current_span`], [`task`] and
+//! [`propagation`] need only the OpenTelemetry API (about twenty crates, no C), and record into
+//! whatever providers the application installs: `otel`'s, or an SDK set up by hand and made
+//! global through `opentelemetry::global`. The application's own dependency on `otel` brings the
+//! SDK (the `sdk` feature, on by default).
 
 // One module, the profiler's signal handler (`profiler/sampler.rs`), allows `unsafe`.
 #![deny(unsafe_code)]
@@ -85,28 +94,37 @@
     allow(unused_imports, unused_variables, dead_code, unreachable_pub)
 )]
 
+#[cfg(feature = "sdk")]
 mod config;
 pub mod current_span;
 #[cfg(feature = "_db")]
 mod db;
+#[cfg(feature = "sdk")]
 mod delivery;
 mod diagnostics;
+#[cfg(feature = "sdk")]
 mod exporter;
 mod generation;
 #[cfg(feature = "http-server")]
 pub mod grpc;
+#[cfg(feature = "sdk")]
 mod guard;
 #[cfg(feature = "http-server")]
 pub mod http;
+#[cfg(feature = "sdk")]
 mod init;
 mod limits;
+#[cfg(feature = "sdk")]
 mod logs;
 mod metrics;
 mod panic_hook;
 mod profiler;
 pub mod propagation;
+#[cfg(feature = "sdk")]
 mod resource;
+#[cfg(feature = "sdk")]
 mod signals;
+#[cfg(feature = "sdk")]
 mod subscriber;
 mod sync;
 pub mod task;
@@ -126,7 +144,9 @@ mod trace;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "sdk")]
 pub use config::{Compression, Config, Exporter, ProfilerKind, Propagator, Protocol, SamplerKind};
+#[cfg(feature = "sdk")]
 pub use guard::{ShutdownGuard, exit};
 #[doc = include_str!("../docs/body_macros.md")]
 pub use otel_macros::counter;
@@ -142,6 +162,7 @@ pub use otel_macros::metric;
 pub use otel_macros::span;
 #[doc = include_str!("../docs/body_macros.md")]
 pub use otel_macros::up_down_counter;
+#[cfg(feature = "sdk")]
 pub use subscriber::tracing_layer;
 pub use task::{spawn, spawn_blocking};
 pub use trace::IntoLink;

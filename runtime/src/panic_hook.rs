@@ -35,6 +35,7 @@ pub(crate) fn install() {
             record_on_current_span(info);
             previous(info);
             // With `panic = "abort"` no destructor runs: flush here, or lose everything.
+            #[cfg(feature = "sdk")]
             if cfg!(panic = "abort") {
                 crate::guard::shutdown_installed();
             }

@@ -1,8 +1,10 @@
 //! What macro expansions call. Not a public API: anything here may change in any release.
 
+#[cfg(feature = "sdk")]
 pub use crate::config::{
     Compression, Config, Exporter, ProfilerKind, Propagator, Protocol, SamplerKind,
 };
+#[cfg(feature = "sdk")]
 pub use crate::guard::ShutdownGuard;
 pub use crate::metrics::{
     CountValue, ErrorTypeOf, Finish, MeasureValue, Measured, MetricFuture, MetricGuard, MetricKind,
@@ -18,6 +20,7 @@ pub use crate::trace::{InstrumentedFuture, LiveSpan, SpanGuard, SpanSite, SpanSi
 pub use opentelemetry::trace::Link;
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry::{Context, KeyValue};
+#[cfg(feature = "sdk")]
 pub use tokio;
 
 /// The traits an expansion brings into scope (`use recorders::*`) so that method resolution
@@ -32,6 +35,7 @@ pub mod recorders {
 }
 
 /// `let __otel_guard = init(config);` at the top of an annotated `main`.
+#[cfg(feature = "sdk")]
 #[inline]
 pub fn init(config: Config) -> ShutdownGuard {
     config.init()
@@ -87,6 +91,7 @@ pub fn spans_enabled() -> bool {
 
 /// Runs an `async fn main` body when no runtime attribute is present: a multi-thread tokio
 /// runtime, as `#[tokio::main]` would build.
+#[cfg(feature = "sdk")]
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     #[allow(clippy::expect_used)]
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -100,6 +105,7 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 /// Makes `provider` the global tracer provider, as `otel::Config::init` installs its own;
 /// `sampler` describes its sampler (so its certain decisions are taken without building a
 /// span). For the benchmarks, which compare recording paths on one provider.
+#[cfg(feature = "sdk")]
 pub fn install_tracer_provider(
     provider: opentelemetry_sdk::trace::SdkTracerProvider,
     sampler: SamplerKind,
@@ -112,11 +118,13 @@ pub fn install_tracer_provider(
 }
 
 /// Back to the disabled path, as before any `init`.
+#[cfg(feature = "sdk")]
 pub fn uninstall_tracer_provider() {
     crate::trace::installed::uninstall();
 }
 
 /// Makes `#[otel::metric]` and the metric macros record into `provider`. For the benchmarks.
+#[cfg(feature = "sdk")]
 pub fn install_meter_provider(provider: opentelemetry_sdk::metrics::SdkMeterProvider) {
     crate::metrics::backend::install(provider);
 }
@@ -131,6 +139,7 @@ pub fn attributes_if_enabled<const N: usize>(
 
 /// `runtime_metrics = true`: called by `#[otel::main]` at the start of `main`'s async body,
 /// inside the runtime, to record that runtime's metrics.
+#[cfg(feature = "sdk")]
 pub fn observe_runtime() {
     #[cfg(feature = "runtime-metrics")]
     crate::metrics::tokio_runtime::observe_current();
@@ -206,6 +215,26 @@ feature_gate!(
 feature_gate!(__require_feature_tls, "tls", "an https:// endpoint needs");
 
 /// `"otlp"` listed as an exporter: a compile error when no OTLP transport is compiled.
+#[cfg(feature = "sdk")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_feature_sdk {
+    ($($body:tt)*) => { $($body)* };
+}
+
+#[cfg(not(feature = "sdk"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __require_feature_sdk {
+    ($($body:tt)*) => {
+        ::core::compile_error!(
+            "`#[otel::main]` sets up the OpenTelemetry SDK, which needs the `sdk` feature of otel \
+             (on by default; a library's `default-features = false` build leaves it out): \
+             otel-compile = { version = \"...\", features = [\"sdk\"] }"
+        )
+    };
+}
+
 #[cfg(feature = "_otlp")]
 #[doc(hidden)]
 #[macro_export]

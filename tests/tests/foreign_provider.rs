@@ -377,3 +377,93 @@ fn database_spans_reach_a_provider_the_application_built_by_hand() {
     drop(asked);
     let _ = provider.shutdown();
 }
+
+/// The most crates a library depending on otel's facade may compile (itself not counted).
+const FACADE_CRATE_BUDGET: usize = 30;
+
+/// `cargo` as the test harness was run with, in the workspace.
+fn cargo(args: &[&str]) -> std::process::Output {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace directory");
+    std::process::Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(workspace)
+        .output()
+        .unwrap_or_else(|error| panic!("cargo {args:?} could not run: {error}"))
+}
+
+/// The library's own tests (`tests/library/tests`), built as a library's users build it:
+/// alone, so that otel is the facade (inside this workspace's build cargo unifies otel's
+/// features with the applications'). In a target directory of their own, as a different
+/// feature set of the same crates would otherwise rebuild over this build's.
+#[test]
+fn the_library_facade_compiles_few_crates_no_c_and_records_into_a_hand_built_sdk() {
+    let tree = cargo(&[
+        "tree",
+        "-p",
+        "otel-test-library",
+        "-e",
+        "normal,build",
+        "--prefix",
+        "none",
+    ]);
+    let listing = String::from_utf8_lossy(&tree.stdout);
+    assert!(
+        tree.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    // Each crate once per version, as cargo builds it: `name vX.Y.Z [(proc-macro)] [(*)]`.
+    let crates: std::collections::BTreeSet<(&str, &str)> = listing
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            Some((words.next()?, words.next()?))
+        })
+        .filter(|(name, _)| *name != "otel-test-library")
+        .collect();
+    assert!(
+        crates.len() <= FACADE_CRATE_BUDGET,
+        "the facade compiles {} crates, more than {FACADE_CRATE_BUDGET}: {crates:?}",
+        crates.len()
+    );
+    let c_builds: Vec<_> = crates
+        .iter()
+        .filter(|(name, _)| ["cc", "cmake", "pkg-config"].contains(name) || name.ends_with("-sys"))
+        .collect();
+    assert!(c_builds.is_empty(), "the facade builds C: {c_builds:?}");
+    assert!(
+        !crates.iter().any(|(name, _)| *name == "opentelemetry_sdk"),
+        "the facade compiles the SDK: {crates:?}"
+    );
+
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        std::path::PathBuf::from,
+    );
+    let facade_target = target.join("facade");
+    let facade_target = facade_target.to_str().expect("a UTF-8 target directory");
+    let tests = cargo(&[
+        "test",
+        "-p",
+        "otel-test-library",
+        "--target-dir",
+        facade_target,
+    ]);
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&tests.stdout),
+        String::from_utf8_lossy(&tests.stderr)
+    );
+    assert!(
+        tests.status.success(),
+        "the library's tests failed on the facade:\n{output}"
+    );
+    for test in [
+        "a_library_records_into_an_sdk_the_application_set_up_by_hand ... ok",
+        "test ui ... ok",
+    ] {
+        assert!(output.contains(test), "`{test}` missing from:\n{output}");
+    }
+}

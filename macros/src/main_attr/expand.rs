@@ -45,7 +45,9 @@ pub(super) fn expand(args: &MainArgs, mut item: ItemFn) -> TokenStream {
             #body
         }}
     };
-    item.with_body(new_body)
+    // Without the runtime's `sdk` feature (a library's facade build) there is nothing to set
+    // up: the runtime's macro then replaces the whole body with one error saying so.
+    item.with_body(quote! {{ #krate::__require_feature_sdk!(#new_body) }})
 }
 
 /// The `Config` builder chain the arguments describe.

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
-use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, MeterProvider as _};
+use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter};
 use opentelemetry::{InstrumentationScope, Key, KeyValue, Value};
 
 use super::backend;

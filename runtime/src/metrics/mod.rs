@@ -5,8 +5,10 @@
 pub(crate) mod backend;
 #[cfg(any(feature = "http-server", feature = "_db"))]
 pub(crate) mod bound;
+#[cfg(feature = "sdk")]
 pub(crate) mod build_info;
 mod guard;
+#[cfg(feature = "sdk")]
 pub(crate) mod provider;
 mod site;
 #[cfg(feature = "system-metrics")]

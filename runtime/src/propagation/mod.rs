@@ -16,8 +16,10 @@
 //! let _current = parent.attach();
 //! ```
 
+#[cfg(feature = "sdk")]
 mod trace_context;
 
+#[cfg(feature = "sdk")]
 pub(crate) use trace_context::TraceContext;
 
 use opentelemetry::baggage::{BaggageExt as _, KeyValueMetadata};

@@ -11,7 +11,8 @@
 //!   building a span.
 //! - A provider the application installs by hand with `opentelemetry::global` cannot announce
 //!   itself: the global API has no hook and no identity. Each thread therefore looks at the
-//!   global provider on its first call and then once every [`CHECK_EVERY`] calls; a provider
+//!   global provider on its first call and then once every
+//!   [`CHECK_EVERY`](crate::generation::CHECK_EVERY) calls; a provider
 //!   that is not `otel`'s becomes a new generation. A global provider that turns out to record
 //!   nothing (the no-op default, or one shut down) puts the calls back on the disabled path.
 
@@ -20,17 +21,17 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry::global::{self, GlobalTracerProvider};
+#[cfg(feature = "sdk")]
 use opentelemetry::logs::LoggerProvider as _;
 use opentelemetry::trace::TracerProvider;
+#[cfg(feature = "sdk")]
 use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+#[cfg(feature = "sdk")]
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use super::outcome::ExceptionSignal;
 use super::sampling::Sampling;
 use crate::generation::Generation;
-
-/// How many calls a thread makes between two looks at the global provider.
-pub(crate) const CHECK_EVERY: u32 = 1024;
 
 static GENERATION: Generation = Generation::new();
 static INSTALLED: RwLock<Option<Arc<Installed>>> = RwLock::new(None);
@@ -49,6 +50,7 @@ pub(crate) struct Installed {
     pub(crate) generation: u64,
     pub(crate) source: Source,
     /// Where exceptions go when `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` asks for log records.
+    #[cfg(feature = "sdk")]
     pub(crate) exception_logger: Option<SdkLogger>,
 }
 
@@ -56,6 +58,7 @@ pub(crate) struct Installed {
 #[derive(Debug)]
 pub(crate) enum Source {
     /// A provider `otel` built: its sampler is known when it is a built-in one.
+    #[cfg(feature = "sdk")]
     Own {
         provider: SdkTracerProvider,
         sampling: Option<Sampling>,
@@ -67,6 +70,7 @@ pub(crate) enum Source {
 /// The tracer a call site starts its spans with.
 #[derive(Debug)]
 pub(crate) enum SiteTracer {
+    #[cfg(feature = "sdk")]
     Sdk(SdkTracer),
     Global(global::BoxedTracer),
 }
@@ -75,6 +79,7 @@ impl Installed {
     /// The tracer for `scope`, and the sampler decisions known in advance.
     pub(crate) fn tracer(&self, scope: InstrumentationScope) -> (SiteTracer, Option<Sampling>) {
         match &self.source {
+            #[cfg(feature = "sdk")]
             Source::Own { provider, sampling } => (
                 SiteTracer::Sdk(provider.tracer_with_scope(scope)),
                 *sampling,
@@ -86,6 +91,7 @@ impl Installed {
     }
 }
 
+#[cfg(feature = "sdk")]
 /// The global provider as `otel` installs it: the SDK's provider, which says which
 /// generation it is whenever a tracer is made from it.
 #[derive(Debug)]
@@ -94,6 +100,7 @@ struct OwnProvider {
     generation: u64,
 }
 
+#[cfg(feature = "sdk")]
 impl TracerProvider for OwnProvider {
     type Tracer = SdkTracer;
 
@@ -105,6 +112,7 @@ impl TracerProvider for OwnProvider {
 
 /// Makes `provider` the global tracer provider and the one every call site records into from
 /// its next call. `sampling`: its sampler, when it is a built-in one.
+#[cfg(feature = "sdk")]
 pub(crate) fn install(
     provider: SdkTracerProvider,
     sampling: Option<Sampling>,
@@ -129,6 +137,7 @@ pub(crate) fn install(
 
 /// Stops recording: call sites take the disabled path from their next call (until a look at
 /// the global provider finds one installed by hand).
+#[cfg(feature = "sdk")]
 pub(crate) fn uninstall() {
     let mut slot = write();
     GENERATION.clear();
@@ -141,15 +150,10 @@ pub(crate) fn generation() -> u64 {
     GENERATION.current()
 }
 
-/// Whether this thread should look at the global provider now: on its first call, then
-/// every [`CHECK_EVERY`] calls. A thread-local countdown, no shared write.
+/// Whether this thread should look at the global provider now (`generation::check_due`).
 #[inline(always)]
 pub(crate) fn check_due() -> bool {
-    UNTIL_CHECK.with(|left| {
-        let calls = left.get();
-        left.set(calls.checked_sub(1).unwrap_or(CHECK_EVERY));
-        calls == 0
-    })
+    crate::generation::check_due(&UNTIL_CHECK)
 }
 
 /// Looks at the global provider: a provider other than `otel`'s current one becomes a new
@@ -176,6 +180,7 @@ pub(crate) fn check_global() -> u64 {
     *slot = Some(Arc::new(Installed {
         generation,
         source: Source::Global(provider),
+        #[cfg(feature = "sdk")]
         exception_logger: None,
     }));
     GENERATION.publish(generation);

@@ -19,6 +19,7 @@ pub(crate) mod installed;
 pub(crate) mod links;
 mod live;
 pub(crate) mod outcome;
+#[cfg(feature = "sdk")]
 pub(crate) mod provider;
 pub(crate) mod sampling;
 mod site;

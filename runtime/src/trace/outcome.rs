@@ -180,6 +180,13 @@ pub(crate) fn record_error(cx: &Context, report: ErrorReport) {
     span.set_status(Status::error(report.message));
 }
 
+#[cfg(not(feature = "sdk"))]
+pub(crate) fn emit_log_record(_cx: &Context, _report: &ErrorReport) {
+    // The OpenTelemetry API has no global logger provider: a library's exceptions go to log
+    // records only through the provider `otel` installs.
+}
+
+#[cfg(feature = "sdk")]
 pub(crate) fn emit_log_record(cx: &Context, report: &ErrorReport) {
     let Some(installed) = installed::current() else {
         return;

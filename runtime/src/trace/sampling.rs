@@ -4,6 +4,7 @@
 
 use opentelemetry::trace::SpanContext;
 
+#[cfg(feature = "sdk")]
 use crate::config::SamplerKind;
 
 /// The configured sampler, as far as a decision can be taken without a trace id.
@@ -25,6 +26,7 @@ pub(crate) enum Root {
 }
 
 impl Sampling {
+    #[cfg(feature = "sdk")]
     pub(crate) fn of(kind: SamplerKind) -> Self {
         match kind {
             SamplerKind::AlwaysOn => Self::AlwaysOn,

@@ -7,11 +7,10 @@ use std::sync::{Arc, OnceLock};
 use arc_swap::ArcSwapOption;
 use opentelemetry::baggage::{Baggage, BaggageExt as _};
 use opentelemetry::trace::{
-    Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt as _, TraceFlags, TraceState,
-    Tracer as _,
+    Link, SpanBuilder, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId,
+    TraceState, Tracer as _,
 };
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
-use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator};
 
 use super::installed::{self, SiteTracer};
 use super::live::LiveSpan;
@@ -172,6 +171,7 @@ impl SpanSite {
                 builder = builder.with_links(links);
             }
             let cx = match &cached.tracer {
+                #[cfg(feature = "sdk")]
                 SiteTracer::Sdk(tracer) => {
                     parent.with_span(tracer.build_with_context(builder, build_parent))
                 }
@@ -290,16 +290,17 @@ fn root_context(parent: &Context) -> Context {
 
 /// A span context that carries "not sampled" to children and outgoing requests, with no
 /// span recorded behind it: the trace of `parent`, or a new one for a root.
+/// Ids are drawn as the SDK's `RandomIdGenerator` draws them (uniform, never zero), from a
+/// small non-cryptographic generator so that the library facade needs no SDK.
 fn unsampled_child(parent: &SpanContext) -> SpanContext {
-    let ids = RandomIdGenerator::default();
     let (trace_id, trace_state) = if parent.is_valid() {
         (parent.trace_id(), parent.trace_state().clone())
     } else {
-        (ids.new_trace_id(), TraceState::default())
+        (TraceId::from(fastrand::u128(1..)), TraceState::default())
     };
     SpanContext::new(
         trace_id,
-        ids.new_span_id(),
+        SpanId::from(fastrand::u64(1..)),
         TraceFlags::default(),
         false,
         trace_state,

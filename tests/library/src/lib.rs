@@ -1,5 +1,6 @@
-//! A library annotated with `#[otel::span]`, as published on crates.io: it installs nothing
-//! and records into whatever tracer provider the application installed.
+//! A library annotated with `#[otel::span]` and `#[otel::metric]`, as published on crates.io:
+//! it depends on otel's library facade (`default-features = false`), installs nothing, and
+//! records into whatever tracer and meter providers the application installed.
 
 use std::fmt;
 
@@ -15,8 +16,9 @@ impl fmt::Display for NotFound {
 
 impl std::error::Error for NotFound {}
 
-/// A sync fn: a span per call, failed for order `0`.
+/// A sync fn: a span per call, failed for order `0`; counted in `orders.loaded`.
 #[otel::span(kind = client, attributes(order.id = id))]
+#[otel::metric(counter = "orders.loaded", description = "Orders the library loaded")]
 pub fn load(id: u64) -> Result<u64, NotFound> {
     if id == 0 { Err(NotFound) } else { Ok(id * 2) }
 }

@@ -1,5 +1,5 @@
 //! One compile-fail case per key or value that needs a cargo feature of otel, with otel built
-//! without any: each error names the feature and points at the value (regenerate the `.stderr`
+//! with the SDK alone: each error names the feature and points at the value (regenerate the `.stderr`
 //! files with `TRYBUILD=overwrite`).
 
 #[test]

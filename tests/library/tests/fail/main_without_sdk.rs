@@ -1,0 +1,4 @@
+#[otel::main(service = "checkout", traces = "console")]
+fn main() -> Result<(), String> {
+    Ok(())
+}
