@@ -2,6 +2,7 @@
 
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry_sdk::propagation::BaggagePropagator;
+use opentelemetry_semantic_conventions::attribute;
 
 use crate::config::{Config, Propagator, Settings};
 use crate::diagnostics::warn_once;
@@ -25,10 +26,14 @@ pub(crate) fn install(mut config: Config) -> ShutdownGuard {
 
     let resource = resource::build(&settings);
     let service_name = resource
-        .get(&opentelemetry::Key::from_static_str("service.name"))
+        .get(&opentelemetry::Key::from_static_str(
+            attribute::SERVICE_NAME,
+        ))
         .map(|name| name.to_string());
     let service_version = resource
-        .get(&opentelemetry::Key::from_static_str("service.version"))
+        .get(&opentelemetry::Key::from_static_str(
+            attribute::SERVICE_VERSION,
+        ))
         .map(|version| version.to_string())
         .unwrap_or_default();
     // A second `init`: the profiler running now stops before this one starts.
@@ -108,9 +113,12 @@ fn start_profiler(
             .map(|value| (name.to_owned(), value.to_string()))
     };
     let labels = [
-        label("service_name", "service.name"),
-        label("service_version", "service.version"),
-        label("deployment_environment", "deployment.environment.name"),
+        label("service_name", attribute::SERVICE_NAME),
+        label("service_version", attribute::SERVICE_VERSION),
+        label(
+            "deployment_environment",
+            attribute::DEPLOYMENT_ENVIRONMENT_NAME,
+        ),
     ]
     .into_iter()
     .flatten()

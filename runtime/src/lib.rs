@@ -96,6 +96,7 @@
 
 #[cfg(feature = "sdk")]
 mod config;
+mod conventions;
 pub mod current_span;
 #[cfg(feature = "_db")]
 mod db;

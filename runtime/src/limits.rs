@@ -117,6 +117,7 @@ pub(crate) fn log_string(text: &str) -> Cow<'_, str> {
 
 /// A value a client of the program chose (a header, a path), within the span limit, or
 /// [`REQUEST_DEFAULT`] when no variable sets one.
+#[cfg(any(feature = "http-server", test))]
 #[inline]
 pub(crate) fn request_string(text: &str) -> String {
     let limit = limits().span.unwrap_or(REQUEST_DEFAULT);

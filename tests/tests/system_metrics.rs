@@ -73,7 +73,7 @@ fn names_units_and_attributes_follow_the_semantic_conventions() {
         ("process.memory.virtual", "By", "", &[]),
         ("process.thread.count", "{thread}", "", &[]),
         (
-            "process.open_file_descriptor.count",
+            "process.unix.file_descriptor.count",
             "{file_descriptor}",
             "",
             &[],
@@ -87,7 +87,7 @@ fn names_units_and_attributes_follow_the_semantic_conventions() {
         (
             "process.context_switches",
             "{context_switch}",
-            "process.context_switch_type",
+            "process.context_switch.type",
             &["voluntary", "involuntary"],
         ),
         (

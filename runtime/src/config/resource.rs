@@ -1,6 +1,8 @@
 //! The resource, lowest precedence first: the code's service, version, namespace,
 //! environment and attributes; then `OTEL_RESOURCE_ATTRIBUTES`; then `OTEL_SERVICE_NAME`.
 
+use opentelemetry_semantic_conventions::attribute;
+
 use super::Config;
 use super::env::{self, EnvReader};
 use super::settings::{Resolved, Source};
@@ -20,14 +22,14 @@ pub(super) fn resolve_resource(
         None => resource.push((key.to_owned(), Resolved::new(value, source))),
     };
     match (&config.service, &config.default_service) {
-        (Some(name), _) => set("service.name", name.clone(), Source::Code),
-        (None, Some(name)) => set("service.name", name.clone(), Source::Default),
-        (None, None) => set("service.name", unknown_service(), Source::Default),
+        (Some(name), _) => set(attribute::SERVICE_NAME, name.clone(), Source::Code),
+        (None, Some(name)) => set(attribute::SERVICE_NAME, name.clone(), Source::Default),
+        (None, None) => set(attribute::SERVICE_NAME, unknown_service(), Source::Default),
     }
     let code_values = [
-        ("service.version", &config.version),
-        ("service.namespace", &config.namespace),
-        ("deployment.environment.name", &config.environment),
+        (attribute::SERVICE_VERSION, &config.version),
+        (attribute::SERVICE_NAMESPACE, &config.namespace),
+        (attribute::DEPLOYMENT_ENVIRONMENT_NAME, &config.environment),
     ];
     for (key, value) in code_values
         .into_iter()
@@ -56,7 +58,7 @@ pub(super) fn resolve_resource(
     }
     if let Some(name) = env.raw("OTEL_SERVICE_NAME") {
         set(
-            "service.name",
+            attribute::SERVICE_NAME,
             name,
             Source::Env("OTEL_SERVICE_NAME".to_owned()),
         );

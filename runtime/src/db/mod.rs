@@ -21,6 +21,7 @@ use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt as _, 
 use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, Value, global};
 use opentelemetry_semantic_conventions::{attribute, metric};
 
+use crate::conventions;
 use crate::generation::PerGeneration;
 use crate::metrics::bound::BoundHistograms;
 use crate::trace::installed::{self, SiteTracer};
@@ -439,7 +440,7 @@ impl Drop for Operation {
         }
         if let Some(cx) = &self.cx {
             cx.span()
-                .set_attribute(KeyValue::new("rust.future.cancelled", true));
+                .set_attribute(KeyValue::new(conventions::RUST_FUTURE_CANCELLED, true));
         }
         self.finish(Outcome::Failed {
             status_code: None,

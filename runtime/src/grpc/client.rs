@@ -10,6 +10,7 @@ use http::{Request, Response, Uri};
 use opentelemetry::metrics::Histogram;
 use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
+use opentelemetry_semantic_conventions::attribute;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -172,9 +173,9 @@ fn server_attributes(uri: &Uri) -> Vec<KeyValue> {
         Some("http") => Some(80),
         _ => None,
     });
-    let mut attributes = vec![KeyValue::new("server.address", host.to_owned())];
+    let mut attributes = vec![KeyValue::new(attribute::SERVER_ADDRESS, host.to_owned())];
     if let Some(port) = port {
-        attributes.push(KeyValue::new("server.port", i64::from(port)));
+        attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
     }
     attributes
 }

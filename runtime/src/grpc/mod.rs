@@ -22,7 +22,9 @@ use http::{HeaderMap, Response, StatusCode};
 use opentelemetry::metrics::Histogram;
 use opentelemetry::trace::{SpanRef, Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute;
 
+use crate::conventions;
 use crate::http::ResponseBody;
 
 #[cfg(feature = "tonic")]
@@ -162,9 +164,12 @@ impl Call {
             side,
             duration,
             attributes: vec![
-                KeyValue::new("rpc.system", "grpc"),
-                KeyValue::new("rpc.service", crate::limits::request_string(service)),
-                KeyValue::new("rpc.method", crate::limits::request_string(method)),
+                KeyValue::new(conventions::RPC_SYSTEM, "grpc"),
+                KeyValue::new(
+                    conventions::RPC_SERVICE,
+                    crate::limits::request_string(service),
+                ),
+                KeyValue::new(attribute::RPC_METHOD, crate::limits::request_string(method)),
             ],
         }
     }
@@ -196,7 +201,7 @@ impl Call {
             Outcome::Derived { code } => status(code, None),
             Outcome::Failed(error_type) => (None, Some(error_type), None),
             Outcome::Cancelled => {
-                span.set_attribute(KeyValue::new("rust.future.cancelled", true));
+                span.set_attribute(KeyValue::new(conventions::RUST_FUTURE_CANCELLED, true));
                 let error_type = self
                     .side
                     .fails(CANCELLED)
@@ -206,14 +211,14 @@ impl Call {
             Outcome::Panicked => (None, Some(Cow::Borrowed("panic")), None),
         };
         if let Some(code) = code {
-            let code = KeyValue::new("rpc.grpc.status_code", i64::from(code));
+            let code = KeyValue::new(conventions::RPC_GRPC_STATUS_CODE, i64::from(code));
             span.set_attribute(code.clone());
             attributes.push(code);
         }
         if let Some(error_type) = error_type {
-            span.set_attribute(KeyValue::new("error.type", error_type.clone()));
+            span.set_attribute(KeyValue::new(attribute::ERROR_TYPE, error_type.clone()));
             span.set_status(Status::error(message.unwrap_or_default()));
-            attributes.push(KeyValue::new("error.type", error_type));
+            attributes.push(KeyValue::new(attribute::ERROR_TYPE, error_type));
         }
         self.duration
             .record(elapsed.as_secs_f64() * 1000.0, &attributes);
@@ -230,8 +235,8 @@ impl Call {
             return;
         };
         if !methods::named(&service.value.as_str(), &method.value.as_str(), answered) {
-            attributes[1] = KeyValue::new("rpc.service", methods::OTHER);
-            attributes[2] = KeyValue::new("rpc.method", methods::OTHER);
+            attributes[1] = KeyValue::new(conventions::RPC_SERVICE, methods::OTHER);
+            attributes[2] = KeyValue::new(attribute::RPC_METHOD, methods::OTHER);
         }
     }
 }
@@ -322,8 +327,14 @@ pub(crate) fn duration_histogram(
     side: Side,
 ) -> Histogram<f64> {
     let (name, description) = match side {
-        Side::Server => ("rpc.server.duration", "Duration of inbound RPCs."),
-        Side::Client => ("rpc.client.duration", "Duration of outbound RPCs."),
+        Side::Server => (
+            conventions::RPC_SERVER_DURATION,
+            "Duration of inbound RPCs.",
+        ),
+        Side::Client => (
+            conventions::RPC_CLIENT_DURATION,
+            "Duration of outbound RPCs.",
+        ),
     };
     meter
         .f64_histogram(name)

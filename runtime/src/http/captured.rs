@@ -8,6 +8,7 @@
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use regex::{Regex, RegexBuilder};
 
+use crate::conventions;
 use crate::diagnostics::warn_once;
 
 const SANITIZE_VARIABLE: &str = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS";
@@ -41,8 +42,8 @@ impl Side {
 
     fn prefix(self) -> &'static str {
         match self {
-            Side::ServerRequest | Side::ClientRequest => "http.request.header.",
-            Side::ServerResponse | Side::ClientResponse => "http.response.header.",
+            Side::ServerRequest | Side::ClientRequest => conventions::HTTP_REQUEST_HEADER_PREFIX,
+            Side::ServerResponse | Side::ClientResponse => conventions::HTTP_RESPONSE_HEADER_PREFIX,
         }
     }
 }

@@ -10,12 +10,11 @@ use opentelemetry::trace::{
     FutureExt as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
-use opentelemetry_semantic_conventions::attribute::{
-    NETWORK_PEER_ADDRESS, NETWORK_PEER_PORT, NETWORK_PROTOCOL_VERSION,
-};
+use opentelemetry_semantic_conventions::{attribute, metric};
 
 use super::captured::{CapturedHeaders, Side};
 use super::headers::HeaderInjector;
+use crate::conventions;
 
 /// Instruments the requests of a `reqwest_middleware::ClientWithMiddleware`: a client span
 /// named after the method, with `server.address`, `server.port`, `url.full` (without
@@ -94,20 +93,20 @@ impl ClientCall {
         let method = super::method_name(request.method());
         let url = request.url();
         let mut attributes = vec![
-            KeyValue::new("http.request.method", method),
-            KeyValue::new("url.scheme", url.scheme().to_owned()),
+            KeyValue::new(attribute::HTTP_REQUEST_METHOD, method),
+            KeyValue::new(attribute::URL_SCHEME, url.scheme().to_owned()),
         ];
         if let Some(host) = url.host_str() {
-            attributes.push(KeyValue::new("server.address", host.to_owned()));
+            attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, host.to_owned()));
         }
         if let Some(port) = url.port_or_known_default() {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
+            attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
         }
         let mut full = url.clone();
         let _ = full.set_username("");
         let _ = full.set_password(None);
         let mut span_attributes = attributes.clone();
-        span_attributes.push(KeyValue::new("url.full", full.to_string()));
+        span_attributes.push(KeyValue::new(attribute::URL_FULL, full.to_string()));
         if let Some(captured) = &captured_headers().request {
             captured.record(request.headers(), &mut span_attributes);
         }
@@ -151,9 +150,9 @@ impl ClientCall {
                 span.set_attributes(network.iter().cloned());
                 self.attributes.extend(network);
                 let status = i64::from(response.status().as_u16());
-                span.set_attribute(KeyValue::new("http.response.status_code", status));
+                span.set_attribute(KeyValue::new(attribute::HTTP_RESPONSE_STATUS_CODE, status));
                 self.attributes
-                    .push(KeyValue::new("http.response.status_code", status));
+                    .push(KeyValue::new(attribute::HTTP_RESPONSE_STATUS_CODE, status));
                 (status >= 400).then(|| Cow::Owned(status.to_string()))
             }
             Err(error_type) => Some(error_type),
@@ -165,10 +164,10 @@ impl ClientCall {
     fn end(&mut self, error_type: Option<Cow<'static, str>>) {
         let span = self.cx.span();
         if let Some(error_type) = error_type {
-            span.set_attribute(KeyValue::new("error.type", error_type.clone()));
+            span.set_attribute(KeyValue::new(attribute::ERROR_TYPE, error_type.clone()));
             span.set_status(Status::error(""));
             self.attributes
-                .push(KeyValue::new("error.type", error_type));
+                .push(KeyValue::new(attribute::ERROR_TYPE, error_type));
         }
         duration().record(self.started.elapsed().as_secs_f64(), &self.attributes);
         span.end();
@@ -182,7 +181,7 @@ impl Drop for ClientCall {
         }
         self.cx
             .span()
-            .set_attribute(KeyValue::new("rust.future.cancelled", true));
+            .set_attribute(KeyValue::new(conventions::RUST_FUTURE_CANCELLED, true));
         self.end(Some(Cow::Borrowed("cancelled")));
     }
 }
@@ -200,11 +199,17 @@ fn network_attributes(response: &reqwest::Response) -> Vec<KeyValue> {
         _ => None,
     };
     if let Some(version) = version {
-        attributes.push(KeyValue::new(NETWORK_PROTOCOL_VERSION, version));
+        attributes.push(KeyValue::new(attribute::NETWORK_PROTOCOL_VERSION, version));
     }
     if let Some(peer) = response.remote_addr() {
-        attributes.push(KeyValue::new(NETWORK_PEER_ADDRESS, peer.ip().to_string()));
-        attributes.push(KeyValue::new(NETWORK_PEER_PORT, i64::from(peer.port())));
+        attributes.push(KeyValue::new(
+            attribute::NETWORK_PEER_ADDRESS,
+            peer.ip().to_string(),
+        ));
+        attributes.push(KeyValue::new(
+            attribute::NETWORK_PEER_PORT,
+            i64::from(peer.port()),
+        ));
     }
     attributes
 }
@@ -255,7 +260,7 @@ fn duration() -> Histogram<f64> {
     DURATION.get(crate::metrics::backend::generation(), || {
         global::meter_provider()
             .meter_with_scope(scope())
-            .f64_histogram("http.client.request.duration")
+            .f64_histogram(metric::HTTP_CLIENT_REQUEST_DURATION)
             .with_unit("s")
             .with_description("Duration of HTTP client requests.")
             .with_boundaries(super::DURATION_BUCKETS.to_vec())

@@ -16,6 +16,7 @@ use opentelemetry::trace::{
     SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, global};
+use opentelemetry_semantic_conventions::{attribute, metric};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -28,6 +29,7 @@ use super::body::ResponseBody;
 use super::captured::{CapturedHeaders, Side};
 use super::excluded::{self, ExcludedUrls};
 use super::headers::HeaderExtractor;
+use crate::conventions;
 use crate::metrics::bound::BoundHistograms;
 
 /// Instruments every request of the service it wraps: a server span named `{method} {route}`
@@ -393,19 +395,28 @@ impl Recording {
                 (name, attributes, route)
             }
         };
-        attributes.push(KeyValue::new("network.protocol.version", version));
+        attributes.push(KeyValue::new(attribute::NETWORK_PROTOCOL_VERSION, version));
         if let Some(host) = host {
             let (address, port) = split_host(host);
-            attributes.push(KeyValue::new("server.address", request_string(address)));
+            attributes.push(KeyValue::new(
+                attribute::SERVER_ADDRESS,
+                request_string(address),
+            ));
             if let Some(port) = port {
-                attributes.push(KeyValue::new("server.port", i64::from(port)));
+                attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
             }
         }
         if let Some(client) = client_address(request) {
-            attributes.push(KeyValue::new("client.address", request_string(&client)));
+            attributes.push(KeyValue::new(
+                attribute::CLIENT_ADDRESS,
+                request_string(&client),
+            ));
         }
         if let Some(agent) = header_text(request, http::header::USER_AGENT) {
-            attributes.push(KeyValue::new("user_agent.original", request_string(agent)));
+            attributes.push(KeyValue::new(
+                attribute::USER_AGENT_ORIGINAL,
+                request_string(agent),
+            ));
         }
         if let Some(captured) = &shared.request_headers {
             captured.record(request.headers(), &mut attributes);
@@ -558,23 +569,23 @@ fn http_attributes<B>(
     };
     let mut attributes = Vec::with_capacity(12);
     attributes.extend([
-        KeyValue::new("http.request.method", method),
-        KeyValue::new("url.path", request_string(request.uri().path())),
-        KeyValue::new("url.scheme", scheme(request)),
+        KeyValue::new(attribute::HTTP_REQUEST_METHOD, method),
+        KeyValue::new(attribute::URL_PATH, request_string(request.uri().path())),
+        KeyValue::new(attribute::URL_SCHEME, scheme(request)),
     ]);
     if method == "_OTHER" {
         attributes.push(KeyValue::new(
-            "http.request.method_original",
+            attribute::HTTP_REQUEST_METHOD_ORIGINAL,
             request_string(request.method().as_str()),
         ));
     }
     if let Some(route) = &route {
-        attributes.push(KeyValue::new("http.route", route.clone()));
+        attributes.push(KeyValue::new(attribute::HTTP_ROUTE, route.clone()));
     }
     if shared.record_query
         && let Some(query) = request.uri().query()
     {
-        attributes.push(KeyValue::new("url.query", request_string(query)));
+        attributes.push(KeyValue::new(attribute::URL_QUERY, request_string(query)));
     }
     (name, attributes, route)
 }
@@ -622,8 +633,8 @@ impl HttpCall {
         let method = super::method_index(request.method());
         let https = scheme(request) == "https";
         let common = [
-            KeyValue::new("http.request.method", super::METHODS[method]),
-            KeyValue::new("url.scheme", if https { "https" } else { "http" }),
+            KeyValue::new(attribute::HTTP_REQUEST_METHOD, super::METHODS[method]),
+            KeyValue::new(attribute::URL_SCHEME, if https { "https" } else { "http" }),
         ];
         let instruments = shared.instruments();
         let active = instruments.active(method, https, &common);
@@ -681,24 +692,33 @@ impl HttpCall {
         let elapsed = elapsed.as_secs_f64();
         let span = self.cx.span();
         if let Some(code) = status_code {
-            span.set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
+            span.set_attribute(KeyValue::new(
+                attribute::HTTP_RESPONSE_STATUS_CODE,
+                i64::from(code),
+            ));
         }
         if let Some(error_type) = &error_type {
-            span.set_attribute(KeyValue::new("error.type", error_type.clone()));
+            span.set_attribute(KeyValue::new(attribute::ERROR_TYPE, error_type.clone()));
             span.set_status(Status::error(""));
         }
         let attributes = || {
             let mut attributes = Vec::with_capacity(6);
             attributes.extend_from_slice(&self.common);
-            attributes.push(KeyValue::new("network.protocol.version", self.version));
+            attributes.push(KeyValue::new(
+                attribute::NETWORK_PROTOCOL_VERSION,
+                self.version,
+            ));
             if let Some(route) = &self.route {
-                attributes.push(KeyValue::new("http.route", route.clone()));
+                attributes.push(KeyValue::new(attribute::HTTP_ROUTE, route.clone()));
             }
             if let Some(code) = status_code {
-                attributes.push(KeyValue::new("http.response.status_code", i64::from(code)));
+                attributes.push(KeyValue::new(
+                    attribute::HTTP_RESPONSE_STATUS_CODE,
+                    i64::from(code),
+                ));
             }
             if let Some(error_type) = &error_type {
-                attributes.push(KeyValue::new("error.type", error_type.clone()));
+                attributes.push(KeyValue::new(attribute::ERROR_TYPE, error_type.clone()));
             }
             attributes
         };
@@ -735,7 +755,7 @@ impl Drop for HttpCall {
             // The body was dropped before its end: the client went away mid-response.
             self.cx
                 .span()
-                .set_attribute(KeyValue::new("rust.future.cancelled", true));
+                .set_attribute(KeyValue::new(conventions::RUST_FUTURE_CANCELLED, true));
             self.record(Some(status), error_type);
             return;
         }
@@ -744,7 +764,7 @@ impl Drop for HttpCall {
         } else {
             self.cx
                 .span()
-                .set_attribute(KeyValue::new("rust.future.cancelled", true));
+                .set_attribute(KeyValue::new(conventions::RUST_FUTURE_CANCELLED, true));
             self.record(None, None);
         }
     }
@@ -770,7 +790,7 @@ impl Shared {
             .get(crate::metrics::backend::generation(), || {
                 let meter = global::meter_provider().meter_with_scope(scope());
                 let duration = meter
-                    .f64_histogram("http.server.request.duration")
+                    .f64_histogram(metric::HTTP_SERVER_REQUEST_DURATION)
                     .with_unit("s")
                     .with_description("Duration of HTTP server requests.")
                     .with_boundaries(super::DURATION_BUCKETS.to_vec())
@@ -779,7 +799,7 @@ impl Shared {
                     duration: BoundHistograms::new(duration.clone()),
                     duration_unbound: duration,
                     active: meter
-                        .i64_up_down_counter("http.server.active_requests")
+                        .i64_up_down_counter(metric::HTTP_SERVER_ACTIVE_REQUESTS)
                         .with_unit("{request}")
                         .with_description("Number of active HTTP server requests.")
                         .build(),

@@ -4,6 +4,7 @@
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{MeterProvider as _, ObservableGauge};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_semantic_conventions::attribute;
 
 /// What the build says about itself: from `#[otel::main]` (the crate version, and the commit
 /// and branch the build environment names), or from [`Config`](crate::Config).
@@ -29,7 +30,7 @@ pub(crate) fn register(
         KeyValue::new("version", version.to_owned()),
         KeyValue::new("commit", info.commit.clone()),
         KeyValue::new("branch", info.branch.clone()),
-        KeyValue::new("service.name", service.to_owned()),
+        KeyValue::new(attribute::SERVICE_NAME, service.to_owned()),
         KeyValue::new("autometrics.version", AUTOMETRICS_VERSION),
     ];
     provider

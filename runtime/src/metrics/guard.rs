@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter};
 use opentelemetry::{InstrumentationScope, Key, KeyValue, Value};
+use opentelemetry_semantic_conventions::attribute;
 
 use super::backend;
 use super::site::MetricSite;
@@ -70,7 +71,10 @@ impl RedSite {
         [
             label("function", self.function),
             label("module", self.module),
-            label("service.name", SERVICE_NAME.get().copied().unwrap_or("")),
+            label(
+                attribute::SERVICE_NAME,
+                SERVICE_NAME.get().copied().unwrap_or(""),
+            ),
             label("caller.function", ""),
             label("caller.module", ""),
         ]
@@ -109,7 +113,10 @@ impl RedSite {
                         caller_function,
                         caller_module,
                         KeyValue::new(Key::from_static_str("result"), Value::from("error")),
-                        KeyValue::new(Key::from_static_str("error.type"), Value::from(error_type)),
+                        KeyValue::new(
+                            Key::from_static_str(attribute::ERROR_TYPE),
+                            Value::from(error_type),
+                        ),
                     ],
                 );
             }

@@ -12,6 +12,7 @@
 //! `&'static` (span names live in their call site, route names are kept), so the slot holds
 //! a pointer to one and nothing is allocated per span or per poll.
 
+use crate::conventions;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The local root span a sample is attributed to: `span_id` and `span_name` in the profile,
@@ -160,7 +161,7 @@ pub(crate) fn local_root(
     let span = cx.span();
     let root = u64::from_be_bytes(span.span_context().span_id().to_bytes());
     span.set_attribute(opentelemetry::KeyValue::new(
-        "pyroscope.profile.id",
+        conventions::PYROSCOPE_PROFILE_ID,
         hex(root),
     ));
     Some(SpanLabels(ProfileLabels { root, name }))

@@ -5,6 +5,7 @@ use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, KeyValue};
 
 use super::outcome::{self, ErrorReport};
+use crate::conventions;
 use crate::profiler::labels::{LabelsGuard, SpanLabels};
 
 /// An `#[otel::span]` span from its start to the end of its call, which ends it (also on
@@ -73,7 +74,7 @@ impl LiveSpan {
 
     /// Ends the span before its call completed: the future was dropped.
     pub(crate) fn cancel(self) {
-        self.set_attribute(KeyValue::new("rust.future.cancelled", true));
+        self.set_attribute(KeyValue::new(conventions::RUST_FUTURE_CANCELLED, true));
     }
 }
 

@@ -15,7 +15,9 @@ use std::sync::OnceLock;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
+use opentelemetry_semantic_conventions::attribute;
 
+use crate::conventions;
 use crate::diagnostics::warn_once;
 
 use super::installed;
@@ -138,16 +140,16 @@ impl ErrorReport {
     /// alike.
     pub(crate) fn exception_attributes(&self) -> impl Iterator<Item = KeyValue> + '_ {
         [
-            KeyValue::new("exception.type", self.type_name),
+            KeyValue::new(attribute::EXCEPTION_TYPE, self.type_name),
             KeyValue::new(
-                "exception.message",
+                attribute::EXCEPTION_MESSAGE,
                 crate::limits::span_string(self.message.clone()),
             ),
         ]
         .into_iter()
         .chain(self.stacktrace.clone().map(|stacktrace| {
             KeyValue::new(
-                "exception.stacktrace",
+                attribute::EXCEPTION_STACKTRACE,
                 crate::limits::span_string(stacktrace),
             )
         }))
@@ -170,7 +172,7 @@ pub(crate) fn record_error(cx: &Context, report: ErrorReport) {
     super::handler_errors::keep(cx, &report);
     let span = cx.span();
     let signal = installed::exceptions();
-    span.set_attribute(KeyValue::new("error.type", report.type_name));
+    span.set_attribute(KeyValue::new(attribute::ERROR_TYPE, report.type_name));
     if signal.log_record() {
         emit_log_record(cx, &report);
     }
@@ -396,7 +398,7 @@ impl<T: Debug> RecordReturned for Returned<'_, T> {
 }
 
 fn set_returned(span: &LiveSpan, value: String) {
-    span.set_attribute(KeyValue::new("rust.return.value", value));
+    span.set_attribute(KeyValue::new(conventions::RUST_RETURN_VALUE, value));
 }
 
 #[cfg(test)]

@@ -11,10 +11,12 @@ use opentelemetry::trace::{
     TraceState, Tracer as _,
 };
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
+use opentelemetry_semantic_conventions::attribute;
 
 use super::installed::{self, SiteTracer};
 use super::live::LiveSpan;
 use super::sampling::Sampling;
+use crate::conventions;
 
 /// Suffix the expansion's marker fn adds to the path `type_name` reports.
 const MARKER: &str = "::__otel_function";
@@ -145,7 +147,7 @@ impl SpanSite {
             if crate::panic_hook::caught(|| attributes(&mut list)).is_none() {
                 super::attributes::warned_expression_panic();
                 list.push(KeyValue::new(
-                    "otel.attribute.panicked",
+                    conventions::OTEL_ATTRIBUTE_PANICKED,
                     super::attributes::PANICKED,
                 ));
             }
@@ -229,15 +231,15 @@ impl SpanSite {
     /// Adds the static code location.
     fn push_code_location(&self, list: &mut Vec<KeyValue>) {
         list.push(KeyValue::new(
-            Key::from_static_str("code.function.name"),
+            Key::from_static_str(attribute::CODE_FUNCTION_NAME),
             Value::String(StringValue::from(self.names().function)),
         ));
         list.push(KeyValue::new(
-            Key::from_static_str("code.file.path"),
+            Key::from_static_str(attribute::CODE_FILE_PATH),
             Value::String(StringValue::from(self.file)),
         ));
         list.push(KeyValue::new(
-            Key::from_static_str("code.line.number"),
+            Key::from_static_str(attribute::CODE_LINE_NUMBER),
             Value::I64(i64::from(self.line)),
         ));
     }

@@ -40,6 +40,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use opentelemetry::StringValue;
+use opentelemetry_semantic_conventions::attribute;
 use sqlx_core::connection::ConnectOptions as _;
 use sqlx_core::database::Database;
 
@@ -175,19 +176,19 @@ fn default_pool_name(target: &Target) -> StringValue {
             .map(|value| value.as_str().into_owned())
             .unwrap_or_default()
     };
-    let mut name = part("server.address");
-    let port = part("server.port");
+    let mut name = part(attribute::SERVER_ADDRESS);
+    let port = part(attribute::SERVER_PORT);
     if !port.is_empty() {
         name.push(':');
         name.push_str(&port);
     }
-    let namespace = part("db.namespace");
+    let namespace = part(attribute::DB_NAMESPACE);
     if !namespace.is_empty() {
         name.push('/');
         name.push_str(&namespace);
     }
     if name.is_empty() {
-        name = part("db.system.name");
+        name = part(attribute::DB_SYSTEM_NAME);
     }
     name.into()
 }

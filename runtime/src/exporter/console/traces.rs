@@ -7,17 +7,19 @@ use std::sync::Mutex;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_semantic_conventions::attribute;
 
 use super::style;
+use crate::conventions;
 
 /// Attributes the tree shows in its own way (the code location is noise on a console).
 const HIDDEN_ATTRIBUTES: &[&str] = &[
-    "code.file.path",
-    "code.line.number",
-    "code.function.name",
-    "code.module.name",
-    "thread.id",
-    "thread.name",
+    attribute::CODE_FILE_PATH,
+    attribute::CODE_LINE_NUMBER,
+    attribute::CODE_FUNCTION_NAME,
+    conventions::CODE_MODULE_NAME,
+    attribute::THREAD_ID,
+    attribute::THREAD_NAME,
     "busy_ns",
     "idle_ns",
     "target",
@@ -26,10 +28,10 @@ const HIDDEN_ATTRIBUTES: &[&str] = &[
 
 /// Event attributes the tree leaves out (a stack trace does not fit on a line).
 const HIDDEN_EVENT_ATTRIBUTES: &[&str] = &[
-    "exception.stacktrace",
-    "code.file.path",
-    "code.line.number",
-    "code.module.name",
+    attribute::EXCEPTION_STACKTRACE,
+    attribute::CODE_FILE_PATH,
+    attribute::CODE_LINE_NUMBER,
+    conventions::CODE_MODULE_NAME,
     "level",
     "target",
 ];

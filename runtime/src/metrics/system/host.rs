@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Meter;
+use opentelemetry_semantic_conventions::{attribute, metric};
 
 use super::{Numbering, Sample, Source};
 
@@ -81,20 +82,20 @@ mod cpu {
         let mut numbers = Numbering::new();
         let (s, n) = (Arc::clone(&source), numbers.next());
         meter
-            .f64_observable_counter("system.cpu.time")
+            .f64_observable_counter(metric::SYSTEM_CPU_TIME)
             .with_unit("s")
             .with_description("Seconds each logical CPU spent on each mode, all CPUs together.")
             .with_callback(move |observer| {
                 s.with(n, |c| {
                     for (mode, value) in MODES.iter().zip(c.seconds) {
-                        observer.observe(value, &[KeyValue::new("cpu.mode", *mode)]);
+                        observer.observe(value, &[KeyValue::new(attribute::CPU_MODE, *mode)]);
                     }
                 });
             })
             .build();
         let (s, n) = (Arc::clone(&source), numbers.next());
         meter
-            .f64_observable_gauge("system.cpu.utilization")
+            .f64_observable_gauge(metric::SYSTEM_CPU_UTILIZATION)
             .with_unit("1")
             .with_description(
                 "Difference in system.cpu.time since the last measurement, divided by the \
@@ -103,7 +104,7 @@ mod cpu {
             .with_callback(move |observer| {
                 s.with(n, |c| {
                     for (mode, value) in MODES.iter().zip(c.utilization) {
-                        observer.observe(value, &[KeyValue::new("cpu.mode", *mode)]);
+                        observer.observe(value, &[KeyValue::new(attribute::CPU_MODE, *mode)]);
                     }
                 });
             })
@@ -144,10 +145,10 @@ mod memory {
         };
         let source = Source::new(MemorySample(system));
         let mut numbers = Numbering::new();
-        let state = |name: &'static str| KeyValue::new("system.memory.state", name);
+        let state = |name: &'static str| KeyValue::new(attribute::SYSTEM_MEMORY_STATE, name);
         let (s, n) = (Arc::clone(&source), numbers.next());
         meter
-            .i64_observable_up_down_counter("system.memory.usage")
+            .i64_observable_up_down_counter(metric::SYSTEM_MEMORY_USAGE)
             .with_unit("By")
             .with_description("Reports memory in use by state.")
             .with_callback(move |observer| {
@@ -160,7 +161,7 @@ mod memory {
             .build();
         let (s, n) = (Arc::clone(&source), numbers.next());
         meter
-            .f64_observable_gauge("system.memory.utilization")
+            .f64_observable_gauge(metric::SYSTEM_MEMORY_UTILIZATION)
             .with_unit("1")
             .with_description("Reports the share of memory in each state.")
             .with_callback(move |observer| {
@@ -197,13 +198,14 @@ mod network {
         let source = Source::new(NetworkSample(networks));
         let n = Numbering::new().next();
         meter
-            .u64_observable_counter("system.network.io")
+            .u64_observable_counter(metric::SYSTEM_NETWORK_IO)
             .with_unit("By")
             .with_description("Bytes received and transmitted per network interface.")
             .with_callback(move |observer| {
                 source.with(n, |networks| {
                     for (interface, data) in networks.0.iter() {
-                        let interface = KeyValue::new("network.interface.name", text(interface));
+                        let interface =
+                            KeyValue::new(attribute::NETWORK_INTERFACE_NAME, text(interface));
                         for (direction, bytes) in [
                             ("receive", data.total_received()),
                             ("transmit", data.total_transmitted()),
@@ -211,7 +213,7 @@ mod network {
                             observer.observe(
                                 bytes,
                                 &[
-                                    KeyValue::new("network.io.direction", direction),
+                                    KeyValue::new(attribute::NETWORK_IO_DIRECTION, direction),
                                     interface.clone(),
                                 ],
                             );
@@ -247,14 +249,14 @@ mod disks {
         let mut numbers = Numbering::new();
         let (s, n) = (Arc::clone(&source), numbers.next());
         meter
-            .u64_observable_counter("system.disk.io")
+            .u64_observable_counter(metric::SYSTEM_DISK_IO)
             .with_unit("By")
             .with_description("Bytes read from and written to each disk.")
             .with_callback(move |observer| {
                 s.with(n, |disks| {
                     for disk in disks.0.iter() {
                         let usage = disk.usage();
-                        let device = KeyValue::new("system.device", text(disk.name()));
+                        let device = KeyValue::new(attribute::SYSTEM_DEVICE, text(disk.name()));
                         for (direction, bytes) in [
                             ("read", usage.total_read_bytes),
                             ("write", usage.total_written_bytes),
@@ -262,7 +264,7 @@ mod disks {
                             observer.observe(
                                 bytes,
                                 &[
-                                    KeyValue::new("disk.io.direction", direction),
+                                    KeyValue::new(attribute::DISK_IO_DIRECTION, direction),
                                     device.clone(),
                                 ],
                             );
@@ -273,25 +275,29 @@ mod disks {
             .build();
         let (s, n) = (Arc::clone(&source), numbers.next());
         meter
-            .i64_observable_up_down_counter("system.filesystem.usage")
+            .i64_observable_up_down_counter(metric::SYSTEM_FILESYSTEM_USAGE)
             .with_unit("By")
             .with_description("Bytes used and free on each mounted file system.")
             .with_callback(move |observer| {
                 s.with(n, |disks| {
                     for disk in disks.0.iter() {
                         let labels = [
-                            KeyValue::new("system.device", text(disk.name())),
+                            KeyValue::new(attribute::SYSTEM_DEVICE, text(disk.name())),
                             KeyValue::new(
-                                "system.filesystem.mountpoint",
+                                attribute::SYSTEM_FILESYSTEM_MOUNTPOINT,
                                 disk.mount_point().to_string_lossy().into_owned(),
                             ),
-                            KeyValue::new("system.filesystem.type", text(disk.file_system())),
+                            KeyValue::new(
+                                attribute::SYSTEM_FILESYSTEM_TYPE,
+                                text(disk.file_system()),
+                            ),
                         ];
                         let free = disk.available_space();
                         let used = disk.total_space().saturating_sub(free);
                         for (state, bytes) in [("used", used), ("free", free)] {
                             let mut attributes = labels.to_vec();
-                            attributes.push(KeyValue::new("system.filesystem.state", state));
+                            attributes
+                                .push(KeyValue::new(attribute::SYSTEM_FILESYSTEM_STATE, state));
                             observer.observe(i64::try_from(bytes).unwrap_or(i64::MAX), &attributes);
                         }
                     }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Meter;
+use opentelemetry_semantic_conventions::{attribute, metric};
 use procfs::process::Process;
 
 use super::{Numbering, Sample, Source};
@@ -85,14 +86,14 @@ pub(crate) fn register(meter: &Meter) {
     let mut numbers = Numbering::new();
     let modes = |user: f64, system: f64| {
         [
-            (user, KeyValue::new("cpu.mode", "user")),
-            (system, KeyValue::new("cpu.mode", "system")),
+            (user, KeyValue::new(attribute::CPU_MODE, "user")),
+            (system, KeyValue::new(attribute::CPU_MODE, "system")),
         ]
     };
 
     let (s, n) = (Arc::clone(&source), numbers.next());
     meter
-        .f64_observable_counter("process.cpu.time")
+        .f64_observable_counter(metric::PROCESS_CPU_TIME)
         .with_unit("s")
         .with_description("Total CPU seconds broken down by different CPU modes.")
         .with_callback(move |observer| {
@@ -106,7 +107,7 @@ pub(crate) fn register(meter: &Meter) {
 
     let (s, n) = (Arc::clone(&source), numbers.next());
     meter
-        .f64_observable_gauge("process.cpu.utilization")
+        .f64_observable_gauge(metric::PROCESS_CPU_UTILIZATION)
         .with_unit("1")
         .with_description(
             "Difference in process.cpu.time since the last measurement, divided by the \
@@ -123,25 +124,25 @@ pub(crate) fn register(meter: &Meter) {
 
     let gauges: [ProcessGauge; 4] = [
         (
-            "process.memory.usage",
+            metric::PROCESS_MEMORY_USAGE,
             "By",
             "The amount of physical memory in use.",
             |p| p.memory_usage,
         ),
         (
-            "process.memory.virtual",
+            metric::PROCESS_MEMORY_VIRTUAL,
             "By",
             "The amount of committed virtual memory.",
             |p| p.memory_virtual,
         ),
         (
-            "process.thread.count",
+            metric::PROCESS_THREAD_COUNT,
             "{thread}",
             "Process threads count.",
             |p| p.threads,
         ),
         (
-            "process.open_file_descriptor.count",
+            metric::PROCESS_UNIX_FILE_DESCRIPTOR_COUNT,
             "{file_descriptor}",
             "Number of file descriptors in use by the process.",
             |p| p.open_fds,
@@ -159,25 +160,31 @@ pub(crate) fn register(meter: &Meter) {
 
     let (s, n) = (Arc::clone(&source), numbers.next());
     meter
-        .u64_observable_counter("process.disk.io")
+        .u64_observable_counter(metric::PROCESS_DISK_IO)
         .with_unit("By")
         .with_description("Disk bytes transferred.")
         .with_callback(move |observer| {
             s.with(n, |p| {
-                observer.observe(p.disk_read, &[KeyValue::new("disk.io.direction", "read")]);
-                observer.observe(p.disk_write, &[KeyValue::new("disk.io.direction", "write")]);
+                observer.observe(
+                    p.disk_read,
+                    &[KeyValue::new(attribute::DISK_IO_DIRECTION, "read")],
+                );
+                observer.observe(
+                    p.disk_write,
+                    &[KeyValue::new(attribute::DISK_IO_DIRECTION, "write")],
+                );
             });
         })
         .build();
 
     let (s, n) = (Arc::clone(&source), numbers.next());
     meter
-        .u64_observable_counter("process.context_switches")
+        .u64_observable_counter(metric::PROCESS_CONTEXT_SWITCHES)
         .with_unit("{context_switch}")
         .with_description("Number of times the process has been context switched.")
         .with_callback(move |observer| {
             s.with(n, |p| {
-                let kind = |value| KeyValue::new("process.context_switch_type", value);
+                let kind = |value| KeyValue::new(attribute::PROCESS_CONTEXT_SWITCH_TYPE, value);
                 observer.observe(p.voluntary_switches, &[kind("voluntary")]);
                 observer.observe(p.involuntary_switches, &[kind("involuntary")]);
             });
