@@ -68,7 +68,7 @@ impl Postgres {
             if !may_install {
                 return Err(error);
             }
-            install("postgresql")?;
+            install_package("postgresql")?;
             postgres_bin()
         })?;
         let run_as = is_root().then_some("postgres");
@@ -216,7 +216,7 @@ impl Redis {
             if !may_install {
                 return Err(error);
             }
-            install("redis-server")?;
+            install_package("redis-server")?;
             find_in_path("redis-server")
         })?;
         let mut last = String::new();
@@ -393,15 +393,16 @@ fn user_exists(user: &str) -> bool {
 /// Prometheus tests.
 pub fn installed_program(name: &str, package: &str) -> Result<PathBuf, StartError> {
     find_in_path(name).or_else(|_| {
-        install(package)?;
+        install_package(package)?;
         find_in_path(name)
     })
 }
 
 /// `apt-get install package` as root (refreshing the package lists when the first try
 /// fails); as another user, the error naming the command. One install at a time in this
-/// process; another process's is waited for (apt's lock, up to two minutes).
-fn install(package: &str) -> Result<(), StartError> {
+/// process; another process's is waited for (apt's lock, up to two minutes). For what the
+/// tests need beside a program on the `PATH` (Python's `venv` module for the collector).
+pub fn install_package(package: &str) -> Result<(), StartError> {
     static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = INSTALLING
         .lock()

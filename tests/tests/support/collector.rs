@@ -197,7 +197,15 @@ fn install_rotel() -> PathBuf {
         std::thread::sleep(Duration::from_millis(500));
     }
     let result = (|| {
-        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        let make_venv = || run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
+        if let Err(error) = make_venv() {
+            // Debian's python3 has no `venv` (ensurepip) without python3-venv: installed here
+            // as the database servers are, so the README's test command needs nothing by hand.
+            let _ = std::fs::remove_dir_all(&venv);
+            otel_local_servers::install_package("python3-venv")
+                .map_err(|install| format!("{error}\n{install}"))?;
+            make_venv()?;
+        }
         run(Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
             .arg(format!("rotel=={ROTEL_VERSION}")))
@@ -206,7 +214,7 @@ fn install_rotel() -> PathBuf {
     if let Err(error) = result {
         panic!(
             "could not install the rotel collector (python3 -m venv, then pip install \
-             rotel=={ROTEL_VERSION}): {error}\nInstall python3 and python3-venv, or run .ci/run."
+             rotel=={ROTEL_VERSION}): {error}"
         );
     }
     find_agent(&venv).unwrap_or_else(|| {
