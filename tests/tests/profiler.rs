@@ -358,3 +358,39 @@ fn profiles_count_the_cpu_spent_at_every_rate() {
         }
     }
 }
+
+/// A thread that runs 4 KiB above its stack's end with the profiler off runs so with it on:
+/// the kernel's signal frame and the stack walk take the thread's signal stack, not the
+/// little that is left of its own (they need some 5 KiB, and the thread would abort with
+/// "has overflowed its stack"). The samples taken there still have their whole stack.
+#[test]
+fn the_profiler_leaves_a_thread_near_its_stack_end_running() {
+    let dir = profile_dir("profiler-deep");
+    let dir_text = dir.display().to_string();
+    let run = program::run(
+        PROGRAM,
+        &[
+            ("OTEL_PROFILE_DIR", dir_text.as_str()),
+            ("OTEL_TEST_DEEP", "4096"),
+            ("NO_COLOR", "1"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "no overflow: {run:#?}");
+    let left: usize = run.printed("deep").parse().expect("bytes left");
+    assert!(left <= 4096 + 1024, "{run:#?}");
+    let samples =
+        pprof::samples(&std::fs::read(dir.join("profile.pb.gz")).expect("the pprof file"));
+    let deep: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.has("burn_at_the_stack_end"))
+        .collect();
+    let count: i64 = deep.iter().map(|s| s.count).sum();
+    assert!(
+        count >= 50,
+        "a second of CPU is some 100 samples: {deep:#?}"
+    );
+    assert!(
+        deep.iter().all(|s| s.has("down_to")),
+        "walked from the signal stack, the samples hold the recursion: {deep:#?}"
+    );
+}

@@ -262,16 +262,25 @@ mod running {
     }
 
     /// The samples not in the profile, when there were any: taken inside the unwinder or the
-    /// loader (where walking the stack is not safe), or beyond the queue's room.
+    /// loader (where walking the stack is not safe), or beyond the queue's room; and those
+    /// holding the interrupted function alone (no signal stack to walk from).
     fn lost() -> String {
-        let skipped = sampler::SKIPPED.load(std::sync::atomic::Ordering::Relaxed);
-        let dropped = sampler::DROPPED.load(std::sync::atomic::Ordering::Relaxed);
-        if skipped + dropped == 0 {
-            return String::new();
+        use std::sync::atomic::Ordering::Relaxed;
+        let skipped = sampler::SKIPPED.load(Relaxed);
+        let dropped = sampler::DROPPED.load(Relaxed);
+        let leaf_only = sampler::LEAF_ONLY.load(Relaxed);
+        let mut told = String::new();
+        if skipped + dropped > 0 {
+            told.push_str(&format!(
+                "; {skipped} samples taken inside the unwinder or the loader and {dropped} beyond the queue's room are not in it"
+            ));
         }
-        format!(
-            "; {skipped} samples taken inside the unwinder or the loader and {dropped} beyond the queue's room are not in it"
-        )
+        if leaf_only > 0 {
+            told.push_str(&format!(
+                "; {leaf_only} samples hold the interrupted function alone (taken on threads without a signal stack to walk from)"
+            ));
+        }
+        told
     }
 
     const EMPTY_SVG: &str = concat!(

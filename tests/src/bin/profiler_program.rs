@@ -13,6 +13,11 @@
 //! `OTEL_TEST_STRESS=<seconds>`: meanwhile, four threads allocate, format, capture
 //! backtraces and unwind caught panics for that long, the work most likely to be interrupted
 //! in the allocator or the unwinder.
+//!
+//! `OTEL_TEST_DEEP=<bytes>`: first, a thread with a 256 KiB stack recurses until that many
+//! bytes are left above its stack's end and burns a second of its CPU time there
+//! (`burn_at_the_stack_end`), then prints `deep=<bytes left>`: a program that runs with the
+//! profiler off must run with it on.
 
 use std::time::{Duration, Instant};
 
@@ -159,6 +164,16 @@ async fn main() {
             .logs([otel::Exporter::None])
             .init()
     });
+    if let Some(left) = std::env::var("OTEL_TEST_DEEP")
+        .ok()
+        .and_then(|bytes| bytes.parse().ok())
+    {
+        let deep = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || down_to(stack_end(), left))
+            .expect("a thread");
+        println!("deep={}", deep.join().expect("no overflow"));
+    }
     let stress = std::env::var("OTEL_TEST_STRESS")
         .ok()
         .and_then(|seconds| seconds.parse().ok())
@@ -203,4 +218,60 @@ fn stress(for_how_long: Duration) -> Vec<std::thread::JoinHandle<u64>> {
             })
         })
         .collect()
+}
+
+/// The lowest usable address of this thread's stack (its guard page is below it).
+#[allow(unsafe_code)]
+fn stack_end() -> usize {
+    // SAFETY: `pthread_getattr_np` fills the zeroed attribute for the calling thread, which
+    // `pthread_attr_getstack` reads and `pthread_attr_destroy` releases.
+    unsafe {
+        let mut attributes: libc::pthread_attr_t = std::mem::zeroed();
+        assert_eq!(
+            libc::pthread_getattr_np(libc::pthread_self(), &mut attributes),
+            0
+        );
+        let mut end = std::ptr::null_mut();
+        let mut size = 0;
+        libc::pthread_attr_getstack(&attributes, &mut end, &mut size);
+        libc::pthread_attr_destroy(&mut attributes);
+        end as usize
+    }
+}
+
+/// Recurses (256 bytes and more a frame) until fewer than `left` + 512 bytes are left above
+/// `end`, burns a second there and returns how many bytes were left.
+#[inline(never)]
+fn down_to(end: usize, left: usize) -> usize {
+    let frame = std::hint::black_box([0u8; 256]);
+    let here = std::ptr::from_ref(&frame) as usize;
+    if here - end > left + 512 {
+        return std::hint::black_box(down_to(end, left)) + usize::from(frame[1]);
+    }
+    burn_at_the_stack_end(Duration::from_secs(1));
+    here - end
+}
+
+/// Burns `for_how_long` of this thread's CPU time in a loop that needs almost no stack (the
+/// clock is one system call).
+#[inline(never)]
+fn burn_at_the_stack_end(for_how_long: Duration) {
+    #[allow(unsafe_code)]
+    let cpu_time = || {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `clock_gettime` writes the time into `now` and reads nothing else.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+        Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+    };
+    let until = cpu_time() + for_how_long;
+    let mut value = 0u64;
+    while cpu_time() < until {
+        for _ in 0..1000 {
+            value = std::hint::black_box(value.wrapping_mul(31).wrapping_add(7));
+        }
+    }
+    std::hint::black_box(value);
 }
