@@ -1,7 +1,9 @@
 //! The profiler, on a program whose two tasks burn CPU in turns on one `current_thread`
 //! runtime, each under its own root span: the local pprof file and flamegraph, the samples'
 //! labels against the span ids the program printed, and pushes to a fake Pyroscope server
-//! (decoding what it receives), to one that is down, and to one that answers 500.
+//! (decoding what it receives), to one that is down, and to one that answers 500; a thread
+//! sampled near its stack's end; and the memory of a program under steady traffic with the
+//! profiler off, local and pushing.
 
 mod support;
 
@@ -392,5 +394,59 @@ fn the_profiler_leaves_a_thread_near_its_stack_end_running() {
     assert!(
         deep.iter().all(|s| s.has("down_to")),
         "walked from the signal stack, the samples hold the recursion: {deep:#?}"
+    );
+}
+
+/// An HTTP server on a loopback port answering 200 to everything and keeping nothing: where
+/// the memory program's spans and profiles go.
+fn sink() -> (SocketAddr, tokio::runtime::Runtime) {
+    let (runtime, listener, address) = support::loopback::listen(1);
+    let app = axum::Router::new().fallback(|_body: Bytes| async { StatusCode::OK });
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (address, runtime)
+}
+
+/// Twelve seconds of requests, each its own root span (so every sample is labelled with a
+/// span id never seen before): with the profiler on, in either mode, the program's peak
+/// resident memory stays within 20 MB of the same traffic with it off. Symbolising with
+/// DWARF and building the profile as messages took it 65–80 MB above.
+#[test]
+fn the_profiler_keeps_its_memory_within_20_mb_in_either_mode() {
+    const MEMORY_PROGRAM: &str = env!("CARGO_BIN_EXE_profiler_memory");
+    let (address, _runtime) = sink();
+    let server = format!("http://{address}");
+    let dir = profile_dir("profiler-memory");
+    let dir_text = dir.display().to_string();
+    let peak_kb = |profiler: &str| {
+        let run = program::run(
+            MEMORY_PROGRAM,
+            &[
+                ("OTEL_TEST_SECONDS", "12"),
+                ("OTEL_RUST_PROFILER", profiler),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", &server),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+                ("PYROSCOPE_SERVER_ADDRESS", &server),
+                ("OTEL_PROFILE_DIR", &dir_text),
+                ("NO_COLOR", "1"),
+            ],
+        );
+        assert_eq!(run.code, Some(0), "{run:#?}");
+        assert!(!run.stderr.contains("warning"), "{run:#?}");
+        let peak: u64 = run.printed("hwm_kb").parse().expect("a peak");
+        (peak, run)
+    };
+    let (off, _) = peak_kb("none");
+    for profiler in ["local", "pyroscope"] {
+        let (on, run) = peak_kb(profiler);
+        assert!(
+            on <= off + 20 * 1024,
+            "{profiler}: peak {on} kB with the profiler, {off} kB without: {run:#?}"
+        );
+    }
+    assert!(
+        dir.join("profile.pb.gz").is_file(),
+        "the local profile was written"
     );
 }

@@ -13,6 +13,8 @@ mod push;
 #[cfg(feature = "profiler")]
 pub(crate) mod sampler;
 #[cfg(feature = "profiler")]
+mod symbols;
+#[cfg(feature = "profiler")]
 mod tick;
 
 #[cfg(feature = "profiler")]
@@ -37,8 +39,9 @@ mod running {
     use std::thread::JoinHandle;
     use std::time::{Duration, Instant};
 
-    use super::profile::{self, Aggregate, Symbols};
+    use super::profile::{self, Aggregate};
     use super::push::Pusher;
+    use super::symbols::Symbols;
     use super::{labels, sampler};
     use crate::config::ProfilerKind;
     use crate::config::ProfilerSettings;
@@ -134,12 +137,12 @@ mod running {
         let mut failing = false;
         // Taken on the first drain that finds it free.
         let mut reader = None;
-        let mut drain = |aggregate: &mut Aggregate| {
+        let mut drain = |aggregate: &mut Aggregate, symbols: &mut Symbols| {
             if reader.is_none() {
                 reader = sampler::consumer();
             }
             if let Some(reader) = reader.as_mut() {
-                reader.drain(&mut |sample| aggregate.add(&sample));
+                reader.drain(&mut |sample| aggregate.add(&sample, symbols));
             }
         };
         let deadline = loop {
@@ -148,7 +151,7 @@ mod running {
                 Err(mpsc::RecvTimeoutError::Disconnected) => break Instant::now(),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
-            drain(&mut aggregate);
+            drain(&mut aggregate, &mut symbols);
             if let Target::Pyroscope(pusher) = &destination
                 && last_push.elapsed() >= PUSH_EVERY
             {
@@ -156,27 +159,20 @@ mod running {
                 push(
                     pusher,
                     &mut aggregate,
-                    &mut symbols,
+                    &symbols,
                     rate,
                     Duration::from_secs(10),
                     &mut failing,
                 );
             }
         };
-        drain(&mut aggregate);
+        drain(&mut aggregate, &mut symbols);
         match &destination {
             Target::Pyroscope(pusher) => {
                 let left = deadline.saturating_duration_since(Instant::now());
-                push(
-                    pusher,
-                    &mut aggregate,
-                    &mut symbols,
-                    rate,
-                    left,
-                    &mut failing,
-                );
+                push(pusher, &mut aggregate, &symbols, rate, left, &mut failing);
             }
-            Target::Local(dir) => write_local(dir, &aggregate, &mut symbols, rate),
+            Target::Local(dir) => write_local(dir, &aggregate, &symbols, rate),
             Target::Nowhere => {}
         }
     }
@@ -193,7 +189,7 @@ mod running {
     fn push(
         pusher: &Pusher,
         aggregate: &mut Aggregate,
-        symbols: &mut Symbols,
+        symbols: &Symbols,
         rate: u32,
         timeout: Duration,
         failing: &mut bool,
@@ -202,7 +198,7 @@ mod running {
             return;
         }
         let taken = aggregate.take();
-        let pprof = profile::pprof(profile::report(&taken, symbols), rate, taken.started);
+        let pprof = profile::pprof(&taken, symbols, rate);
         match pusher.push(pprof, timeout) {
             Ok(()) => *failing = false,
             Err(error) if !*failing => {
@@ -218,13 +214,12 @@ mod running {
     }
 
     /// `profile.pb.gz` and `flamegraph.svg` in `dir`, their paths printed.
-    fn write_local(dir: &Path, aggregate: &Aggregate, symbols: &mut Symbols, rate: u32) {
+    fn write_local(dir: &Path, aggregate: &Aggregate, symbols: &Symbols, rate: u32) {
         let written = (|| -> Result<(PathBuf, PathBuf), String> {
             std::fs::create_dir_all(dir)
                 .map_err(|error| format!("could not create {}: {error}", dir.display()))?;
             let pprof_path = dir.join("profile.pb.gz");
-            let pprof =
-                profile::pprof(profile::report(aggregate, symbols), rate, aggregate.started);
+            let pprof = profile::pprof(aggregate, symbols, rate);
             let compressed = profile::gzip(&pprof).map_err(|error| error.to_string())?;
             std::fs::write(&pprof_path, compressed)
                 .map_err(|error| format!("could not write {}: {error}", pprof_path.display()))?;
@@ -255,7 +250,7 @@ mod running {
                 aggregate.samples(),
                 pprof_path.display(),
                 svg_path.display(),
-                lost()
+                lost(aggregate.folded)
             ),
             Err(error) => warn_once(&format!("the CPU profile was not written: {error}")),
         }
@@ -263,8 +258,9 @@ mod running {
 
     /// The samples not in the profile, when there were any: taken inside the unwinder or the
     /// loader (where walking the stack is not safe), or beyond the queue's room; and those
-    /// holding the interrupted function alone (no signal stack to walk from).
-    fn lost() -> String {
+    /// holding the interrupted function alone (no signal stack to walk from), and those whose
+    /// stack or span id the profile's bounds folded.
+    fn lost(folded: u64) -> String {
         use std::sync::atomic::Ordering::Relaxed;
         let skipped = sampler::SKIPPED.load(Relaxed);
         let dropped = sampler::DROPPED.load(Relaxed);
@@ -278,6 +274,11 @@ mod running {
         if leaf_only > 0 {
             told.push_str(&format!(
                 "; {leaf_only} samples hold the interrupted function alone (taken on threads without a signal stack to walk from)"
+            ));
+        }
+        if folded > 0 {
+            told.push_str(&format!(
+                "; {folded} samples past the profile's bounds (20,000 stacks, 50,000 stack and span pairs) keep their innermost function or their span's name alone"
             ));
         }
         told
