@@ -450,3 +450,27 @@ fn the_profiler_keeps_its_memory_within_20_mb_in_either_mode() {
         "the local profile was written"
     );
 }
+
+/// A program whose executable is deleted while it runs (a deployment replacing it) still
+/// has its functions named: the kernel keeps the file, and the profiler reads it there.
+#[test]
+fn a_program_whose_file_was_replaced_still_has_its_functions_named() {
+    let dir = profile_dir("profiler-deleted");
+    std::fs::create_dir_all(&dir).expect("a directory");
+    let copy = dir.join("profiler_program");
+    std::fs::copy(PROGRAM, &copy).expect("a copy of the program");
+    let dir_text = dir.display().to_string();
+    let run = program::run(
+        copy.to_str().expect("a UTF-8 path"),
+        &[
+            ("OTEL_PROFILE_DIR", dir_text.as_str()),
+            ("OTEL_TEST_DELETE_SELF", "1"),
+            ("NO_COLOR", "1"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(!copy.exists(), "the program deleted itself");
+    let samples =
+        pprof::samples(&std::fs::read(dir.join("profile.pb.gz")).expect("the pprof file"));
+    assert_labelled_by_task(&samples, &run);
+}

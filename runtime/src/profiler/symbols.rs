@@ -175,7 +175,15 @@ impl SymbolFile {
     /// The function table of the ELF file at `path`; `None` if it cannot be read.
     fn read(path: &Path) -> Option<SymbolFile> {
         type Elf = object::elf::FileHeader64<object::Endianness>;
-        let file = File::open(path).ok()?;
+        let file = match path.to_str()?.strip_suffix(" (deleted)") {
+            // The program's own file was replaced (a deployment) while it runs: the kernel
+            // still has it.
+            Some(_) if std::fs::read_link("/proc/self/exe").ok()? == path => {
+                File::open("/proc/self/exe").ok()?
+            }
+            Some(_) => return None,
+            None => File::open(path).ok()?,
+        };
         // Only the headers and the symbol table are read, through a cache dropped below.
         let cache = object::read::ReadCache::new(file.try_clone().ok()?);
         let header = Elf::parse(&cache).ok()?;
@@ -306,7 +314,7 @@ fn parse_mapping(line: &str) -> Option<Mapping> {
     let permissions = fields.next()?;
     let offset = fields.next()?;
     let path = fields.nth(2)?.trim_start();
-    if !permissions.contains('x') || path.is_empty() || path.ends_with(" (deleted)") {
+    if !permissions.contains('x') || path.is_empty() {
         return None;
     }
     Some(Mapping {
@@ -354,6 +362,5 @@ mod tests {
         assert_eq!(mapping.path, Path::new("/usr/lib/libc.so.6"));
         assert!(parse_mapping("7f0-7f1 rw-p 00000000 08:01 1234 /usr/lib/libc.so.6").is_none());
         assert!(parse_mapping("7f0-7f1 r-xp 00000000 00:00 0 ").is_none());
-        assert!(parse_mapping("7f0-7f1 r-xp 00000000 08:01 9 /tmp/a (deleted)").is_none());
     }
 }

@@ -14,6 +14,9 @@
 //! backtraces and unwind caught panics for that long, the work most likely to be interrupted
 //! in the allocator or the unwinder.
 //!
+//! `OTEL_TEST_DELETE_SELF=1`: first, the program deletes its own executable, as a deployment
+//! replacing it while it runs would.
+//!
 //! `OTEL_TEST_DEEP=<bytes>`: first, a thread with a 256 KiB stack recurses until that many
 //! bytes are left above its stack's end and burns a second of its CPU time there
 //! (`burn_at_the_stack_end`), then prints `deep=<bytes left>`: a program that runs with the
@@ -164,6 +167,10 @@ async fn main() {
             .logs([otel::Exporter::None])
             .init()
     });
+    if std::env::var("OTEL_TEST_DELETE_SELF").is_ok() {
+        let own = std::env::current_exe().expect("its path");
+        std::fs::remove_file(own).expect("deleted");
+    }
     if let Some(left) = std::env::var("OTEL_TEST_DEEP")
         .ok()
         .and_then(|bytes| bytes.parse().ok())
