@@ -102,11 +102,11 @@ impl Symbols {
             .or_insert_with(|| SymbolFile::read(&path));
         let Some(file) = file else {
             let label = label(&path);
-            return self.other(&format!("[{label}]"), Some(label));
+            return self.other(&unnamed(&label), Some(label));
         };
         let label = file.label.clone();
         let Some(symbol) = file.symbol_at(in_file) else {
-            return self.other(&format!("[{label}]"), Some(label));
+            return self.other(&unnamed(&label), Some(label));
         };
         if let Some(id) = self.symbol_ids.get(&(label.clone(), symbol)) {
             return *id;
@@ -114,7 +114,7 @@ impl Symbols {
         let name = file
             .name(symbol)
             .map(|mangled| format!("{:#}", rustc_demangle::demangle(&mangled)))
-            .unwrap_or_else(|| format!("[{label}]"));
+            .unwrap_or_else(|| unnamed(&label));
         let id = self.push(Function {
             name: Arc::from(name),
             file: Some(label.clone()),
@@ -296,6 +296,15 @@ fn label(path: &Path) -> Arc<str> {
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
     ))
+}
+
+/// The name of code in `file` that no symbol covers: `[libfoo.so]`, or `[vdso]` as it is.
+fn unnamed(file: &str) -> String {
+    if file.starts_with('[') {
+        file.to_owned()
+    } else {
+        format!("[{file}]")
+    }
 }
 
 /// The executable file mappings of this process, sorted by start.
