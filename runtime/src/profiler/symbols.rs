@@ -38,14 +38,17 @@ pub(crate) struct FunctionId(u32);
 pub(crate) struct Symbols {
     /// The executable mappings, sorted by start, from `/proc/self/maps`.
     mappings: Vec<Mapping>,
-    /// Each mapped file's function table, by path; `None` where the file cannot be read.
-    files: HashMap<PathBuf, Option<SymbolFile>>,
+    /// Each mapped file met: its label and function table (`None` where it cannot be
+    /// read), and its index by path.
+    files: Vec<(Arc<str>, Option<SymbolFile>)>,
+    file_index: HashMap<PathBuf, usize>,
     /// When `/proc/self/maps` was last read.
     read_maps_at: Option<Instant>,
     /// Every function met so far, by id.
     functions: Vec<Function>,
-    /// Ids of functions with a symbol (file, index in its table) and of the rest (by name).
-    symbol_ids: HashMap<(Arc<str>, u32), FunctionId>,
+    /// Ids of functions with a symbol (file index, index in its table) and of the rest (by
+    /// name).
+    symbol_ids: HashMap<(usize, u32), FunctionId>,
     other_ids: HashMap<Arc<str>, FunctionId>,
 }
 
@@ -64,7 +67,6 @@ struct Mapping {
 #[derive(Debug)]
 struct SymbolFile {
     file: File,
-    label: Arc<str>,
     /// `PT_LOAD` segments: file offset, size in the file, address in the file's own space.
     segments: Vec<(u64, u64, u64)>,
     /// Sorted by address.
@@ -95,31 +97,33 @@ impl Symbols {
         };
         let mapping = &self.mappings[index];
         let in_file = (lookup - mapping.start) as u64 + mapping.offset;
-        let path = mapping.path.clone();
-        let file = self
-            .files
-            .entry(path.clone())
-            .or_insert_with(|| SymbolFile::read(&path));
-        let Some(file) = file else {
-            let label = label(&path);
+        let file_index = match self.file_index.get(&mapping.path) {
+            Some(file_index) => *file_index,
+            None => {
+                let path = mapping.path.clone();
+                self.files.push((label(&path), SymbolFile::read(&path)));
+                self.file_index.insert(path, self.files.len() - 1);
+                self.files.len() - 1
+            }
+        };
+        let (label, file) = &self.files[file_index];
+        let label = label.clone();
+        let Some(symbol) = file.as_ref().and_then(|file| file.symbol_at(in_file)) else {
             return self.other(&unnamed(&label), Some(label));
         };
-        let label = file.label.clone();
-        let Some(symbol) = file.symbol_at(in_file) else {
-            return self.other(&unnamed(&label), Some(label));
-        };
-        if let Some(id) = self.symbol_ids.get(&(label.clone(), symbol)) {
+        if let Some(id) = self.symbol_ids.get(&(file_index, symbol)) {
             return *id;
         }
         let name = file
-            .name(symbol)
+            .as_ref()
+            .and_then(|file| file.name(symbol))
             .map(|mangled| format!("{:#}", rustc_demangle::demangle(&mangled)))
             .unwrap_or_else(|| unnamed(&label));
         let id = self.push(Function {
             name: Arc::from(name),
-            file: Some(label.clone()),
+            file: Some(label),
         });
-        self.symbol_ids.insert((label, symbol), id);
+        self.symbol_ids.insert((file_index, symbol), id);
         id
     }
 
@@ -234,7 +238,6 @@ impl SymbolFile {
             .collect();
         Some(SymbolFile {
             file,
-            label: label(path),
             segments,
             functions,
             strings_at,
